@@ -1,0 +1,35 @@
+// Thin CLI: parses flags with commander and calls functions that the tests also call.
+// Each command lives in harness/commands/<name>.ts and exports register(program).
+import { Command, CommanderError } from 'commander';
+import * as arch from './commands/arch.js';
+import * as data from './commands/data.js';
+import * as search from './commands/search.js';
+import * as evaluate from './commands/eval.js';
+import * as run from './commands/run.js';
+import * as report from './commands/report.js';
+import * as bench from './commands/bench.js';
+import * as compare from './commands/compare.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('entrannas-bench')
+    .description('Reproducibility benchmark harness for EnTranNAS, EnTranNAS-DST and DARTS-style baselines')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const m of [arch, data, search, evaluate, run, report, bench, compare]) m.register(program);
+  return program;
+}
+
+/** Run the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  process.exitCode = 0;
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    throw err;
+  }
+  return Number(process.exitCode ?? 0);
+}

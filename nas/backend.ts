@@ -1,0 +1,126 @@
+// Pick and initialise a tfjs backend: tensorflow-gpu | tensorflow | wasm | cpu | auto.
+// tfjs-node(-gpu) are optional peer dependencies: detected at run time, never required to install.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import os from 'node:os';
+import { registerKernels } from './kernels/index.js';
+
+export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_NAMES)[number];
+export type BackendName = Exclude<BackendChoice, 'auto'>;
+
+export interface BackendInfo {
+  name: BackendName;
+  /** tfjs' own backend name (tensorflow for both node packages). */
+  tfjsBackend: string;
+  threads: number;
+  simd: boolean;
+  tfjsVersion: string;
+  /** The optional node package that provided the backend, when one did. */
+  nodePackage?: string;
+  /** Why faster candidates were skipped (auto only). */
+  skipped: string[];
+  /** Device class for GPU-day accounting: 'gpu' or 'cpu'. */
+  device: 'gpu' | 'cpu';
+}
+
+const require = createRequire(import.meta.url);
+let current: BackendInfo | undefined;
+
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
+
+export function isBackendChoice(s: string): s is BackendChoice {
+  return (BACKEND_NAMES as readonly string[]).includes(s);
+}
+
+async function tryNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<string | undefined> {
+  try {
+    await import(pkg);
+    return undefined;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return `${pkg}: ${/Cannot find (package|module)/.test(msg) ? 'not installed' : msg}`;
+  }
+}
+
+async function initWasm(): Promise<void> {
+  const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+  setWasmPaths(wasmDir + path.sep);
+  const ok = await tf.setBackend('wasm');
+  if (!ok) throw new Error('the wasm backend failed to initialise');
+}
+
+/**
+ * Initialise the requested backend and register our kernels for it.
+ * `auto` tries tensorflow-gpu, then tensorflow, then wasm, and records why it skipped each.
+ */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  if (!isBackendChoice(choice)) {
+    throw new Error(`unknown backend "${choice}": choose one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  const skipped: string[] = [];
+  let name: BackendName;
+  let nodePackage: string | undefined;
+  if (choice === 'auto' || choice === 'tensorflow-gpu' || choice === 'tensorflow') {
+    const candidates: Array<[BackendName, '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node']> =
+      choice === 'auto'
+        ? [['tensorflow-gpu', '@tensorflow/tfjs-node-gpu'], ['tensorflow', '@tensorflow/tfjs-node']]
+        : choice === 'tensorflow-gpu'
+          ? [['tensorflow-gpu', '@tensorflow/tfjs-node-gpu']]
+          : [['tensorflow', '@tensorflow/tfjs-node']];
+    let found: [BackendName, string] | undefined;
+    for (const [n, pkg] of candidates) {
+      const why = await tryNode(pkg);
+      if (why === undefined && (await tf.setBackend('tensorflow'))) {
+        found = [n, pkg];
+        break;
+      }
+      skipped.push(why ?? `${pkg}: setBackend('tensorflow') failed`);
+    }
+    if (found) {
+      [name, nodePackage] = found;
+    } else if (choice !== 'auto') {
+      throw new Error(
+        `backend ${choice} is not available (${skipped.join('; ')}). Install it with ` +
+          `\`npm install ${candidates[0][1]}@4.22.0\` (needs network access to download libtensorflow), ` +
+          'or use --backend wasm.',
+      );
+    } else {
+      await initWasm();
+      name = 'wasm';
+    }
+  } else if (choice === 'wasm') {
+    await initWasm();
+    name = 'wasm';
+  } else {
+    if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
+    name = 'cpu';
+  }
+  await tf.ready();
+  registerKernels(tf.getBackend());
+  const simd = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false;
+  const threads = name === 'wasm' ? getThreadsCount() : name === 'cpu' ? 1 : os.cpus().length;
+  current = {
+    name,
+    tfjsBackend: tf.getBackend(),
+    threads,
+    simd,
+    tfjsVersion: tf.version_core,
+    nodePackage,
+    skipped,
+    device: name === 'tensorflow-gpu' ? 'gpu' : 'cpu',
+  };
+  return current;
+}
+
+export function describeBackend(info: BackendInfo): string {
+  const parts = [`backend ${info.name}`, `${info.threads} thread${info.threads === 1 ? '' : 's'}`];
+  if (info.name === 'wasm') parts.push(info.simd ? 'SIMD' : 'no SIMD');
+  if (info.skipped.length) parts.push(`skipped: ${info.skipped.join('; ')}`);
+  return parts.join(', ');
+}
