@@ -1,0 +1,62 @@
+// What the runner hands a child process (PhaseSpec) and what the phase hands back (PhaseOutcome).
+import type { BackendChoice } from '../nas/backend.js';
+import type { EvalConfig, SearchConfig } from '../nas/config.js';
+import type { EvalResult, Phase, SearchResult } from './record.js';
+
+export interface Progress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  loss: number;
+  etaSeconds?: number;
+}
+
+export interface PhaseContext {
+  /** Called at least once per epoch and every few steps. */
+  progress(p: Progress): void;
+  /** Directory for this run's artifacts (genotype.json, search.json, checkpoints). Exists. */
+  outDir: string;
+  /** Resume from the latest checkpoint in outDir when one exists. */
+  resume: boolean;
+  /** Called by the phase with the current tensor bytes so peaks are recorded. */
+  sampleMemory(): void;
+}
+
+export interface SearchPhaseSpec {
+  kind: 'search';
+  config: SearchConfig;
+}
+export interface EvalPhaseSpec {
+  kind: 'eval';
+  config: EvalConfig;
+  /** Genotype JSON file (from the search phase of the same suite/method/seed, or a published cell name). */
+  genotype: string;
+}
+/** A test double for the runner: deterministic fake work with planted failures. */
+export interface FixturePhaseSpec {
+  kind: 'fixture';
+  config: { steps: number; msPerStep: number; failAtStep?: number; nanAtStep?: number; hang?: boolean; checkpointEvery?: number };
+}
+
+export type PhaseWork = SearchPhaseSpec | EvalPhaseSpec | FixturePhaseSpec;
+
+export interface PhaseSpec {
+  suite: string;
+  method: string;
+  seed: number;
+  phase: Phase;
+  work: PhaseWork;
+  deviations: string[];
+  backend: BackendChoice;
+  timeoutSeconds: number;
+}
+
+export interface PhaseOutcome {
+  status: 'ok' | 'diverged';
+  error?: string;
+  search?: SearchResult;
+  eval?: EvalResult;
+  msPerStep?: number;
+  steps?: number;
+}
