@@ -1,6 +1,52 @@
-// Lead-owned: runs one search phase in this process (called by the runner's child and by `search`).
+// Runs one search phase in this process (the runner's child and the `search` command both call it):
+// load data, build the method, run the bi-level loop, write genotype.json and search.json atomically.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { PhaseContext, PhaseOutcome, SearchPhaseSpec } from './phase-types.js';
+import type { SearchResult } from './record.js';
+import { loadDataset, searchSplits, CIFAR_AUGMENT, IMAGENET_AUGMENT, type AugmentConfig } from '../nas/data/index.js';
+import { createSearch } from './methods.js';
+import { runSearch } from '../nas/train.js';
+import { writeJsonAtomicSync as writeJsonAtomic } from './atomic.js';
 
-export async function runSearchPhase(_work: SearchPhaseSpec, _ctx: PhaseContext): Promise<PhaseOutcome> {
-  throw new Error('search phase not implemented yet');
+/** Search-time augmentation: DARTS uses crop + flip on CIFAR, PC-DARTS the ImageNet transform; none on digit-like data. */
+export function searchAugment(dataset: string): AugmentConfig | false {
+  if (dataset === 'cifar10') return CIFAR_AUGMENT;
+  if (dataset === 'imagenet') return IMAGENET_AUGMENT;
+  return false;
+}
+
+export async function runSearchPhase(work: SearchPhaseSpec, ctx: PhaseContext): Promise<PhaseOutcome> {
+  const cfg = work.config;
+  const ds = await loadDataset(cfg.data);
+  const splits = searchSplits(ds, cfg.data, cfg.seed);
+  const method = createSearch(cfg, { numClasses: ds.numClasses, imageShape: splits.weights.imageShape });
+  try {
+    const out = await runSearch(method, { ...splits, augment: searchAugment(cfg.data.dataset) }, {
+      progress: (p) => ctx.progress(p),
+      sampleMemory: () => ctx.sampleMemory(),
+      checkpointDir: path.join(ctx.outDir, 'checkpoint'),
+      resume: ctx.resume,
+    });
+    const search: SearchResult = {
+      genotype: out.genotype,
+      supernetValAcc: out.supernetValAcc,
+      derivedValAcc: out.derivedValAcc,
+      consistencyGap: out.supernetValAcc - out.derivedValAcc,
+      lossTrace: out.lossTrace,
+      genotypeHistory: out.genotypeHistory,
+      stableFromEpoch: out.stableFromEpoch,
+      memoryStrategy: out.memoryStrategy,
+      extra: {
+        archLossTrace: out.archLossTrace, archHistory: out.archHistory, epochTraces: out.epochTraces,
+        stepsPerEpoch: out.stepsPerEpoch, resumedFromEpoch: out.resumedFromEpoch, dataset: ds.description,
+      },
+    };
+    fs.mkdirSync(ctx.outDir, { recursive: true });
+    if (out.status === 'ok') writeJsonAtomic(path.join(ctx.outDir, 'genotype.json'), out.genotype);
+    writeJsonAtomic(path.join(ctx.outDir, 'search.json'), { status: out.status, error: out.error, config: cfg, ...search, msPerStep: out.msPerStep, steps: out.stepsRun });
+    return { status: out.status, error: out.error, search, msPerStep: out.msPerStep, steps: out.stepsRun };
+  } finally {
+    method.dispose();
+  }
 }

@@ -1,6 +1,8 @@
 // Pick and initialise a tfjs backend: tensorflow-gpu | tensorflow | wasm | cpu | auto.
 // tfjs-node(-gpu) are optional peer dependencies: detected at run time, never required to install.
 import * as tf from '@tensorflow/tfjs-core';
+// The union package's node bundle registers every op gradient on the shared tfjs-core (tfjs-core alone has none).
+import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';

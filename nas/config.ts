@@ -32,6 +32,26 @@ export interface DataConfig {
   /** ImageNet search subsets (PC-DARTS): fraction of train per class for weights and for α. */
   subsetWeights?: number;
   subsetArch?: number;
+  /** Seed of the class-balanced trainLimit/testLimit subsets (default 0: the same subset for every run seed). */
+  subsetSeed?: number;
+  /** Resampling used by imageSize on in-memory datasets: 'area' (default) or 'bilinear' (nas/data/augment.ts). */
+  resize?: 'area' | 'bilinear';
+  /** Number of classes of an 'idx' dataset (default: largest training label + 1). */
+  numClasses?: number;
+  /** ImageNet: an undecodable image stops the run ('error', the default) or is skipped and counted ('skip'). */
+  badImages?: 'error' | 'skip';
+  /** Shape and sizes of the 'synthetic' dataset (nas/data/synthetic.ts documents the defaults). */
+  synthetic?: {
+    trainSize?: number;
+    testSize?: number;
+    numClasses?: number;
+    /** [H, W, C] */
+    shape?: [number, number, number];
+    /** Pixel noise std relative to the class pattern amplitude (default 0.5). */
+    noise?: number;
+    /** Seed of the class patterns and of the images (default 0). */
+    seed?: number;
+  };
 }
 
 export interface SgdConfig {

@@ -1,3 +1,58 @@
+// `eval`: train a genotype from scratch and test it; writes DIR/eval.json.
+import path from 'node:path';
 import type { Command } from 'commander';
+import { initBackend, describeBackend } from '../../nas/backend.js';
+import { defaultEvalConfig, merge, type EvalConfig } from '../../nas/config.js';
+import { runEvalPhase } from '../eval-phase.js';
+import { addSizeFlags, consoleContext, type SizeFlags } from './search.js';
+import { floatOption, intOption } from '../options.js';
 
-export function register(_program: Command): void {}
+export function evalConfigFromFlags(f: SizeFlags & { auxiliary?: boolean; cutout?: number; dropPath?: number; lr?: number }): EvalConfig {
+  const imagenet = f.dataset === 'imagenet';
+  const base = defaultEvalConfig(f.seed);
+  const cfg = merge(base, {
+    data: { dataset: f.dataset, dataDir: f.dataDir, imageSize: f.imageSize, trainLimit: f.subset, testLimit: f.testSubset },
+    net: imagenet ? 'imagenet' : 'cifar',
+    layers: f.layers ?? (imagenet ? 14 : undefined),
+    channels: f.channels ?? (imagenet ? 48 : undefined),
+    epochs: f.epochs, batchSize: f.batch, stepsPerEpoch: f.stepsPerEpoch,
+    auxiliary: f.auxiliary, dropPath: f.dropPath,
+    weights: f.lr !== undefined ? { lr: f.lr } : undefined,
+    augment: f.cutout !== undefined ? { cutout: f.cutout } : undefined,
+  });
+  if (imagenet) {
+    cfg.labelSmoothing = 0.1;
+    cfg.weights = { ...cfg.weights, weightDecay: 3e-5 };
+    cfg.augment = { ...cfg.augment, cutout: f.cutout ?? 0, colorJitter: true };
+  }
+  return cfg;
+}
+
+export function register(program: Command): void {
+  addSizeFlags(
+    program
+      .command('eval')
+      .description('train a genotype from scratch with the DARTS protocol (settable for proxy scale) and test it')
+      .requiredOption('--genotype <file|name>', 'genotype JSON (e.g. out/genotype.json) or a published cell name'),
+  )
+    .option('--test-subset <n>', 'test on a seeded class-balanced subset of n images', intOption('--test-subset', 1))
+    .option('--no-auxiliary', 'no auxiliary head')
+    .option('--cutout <n>', 'cutout size (0 = off)', intOption('--cutout'))
+    .option('--drop-path <p>', 'drop-path probability', floatOption('--drop-path'))
+    .option('--lr <x>', 'learning rate', floatOption('--lr'))
+    .action(async (o: SizeFlags & { genotype: string; auxiliary?: boolean; cutout?: number; dropPath?: number; lr?: number }) => {
+      const cfg = evalConfigFromFlags(o);
+      const info = await initBackend(o.backend);
+      console.error(describeBackend(info));
+      const outDir = path.resolve(o.out);
+      const ctx = consoleContext(outDir, Boolean(o.resume), `eval seed ${o.seed}`);
+      const res = await runEvalPhase({ kind: 'eval', config: cfg, genotype: o.genotype }, ctx);
+      ctx.close();
+      if (res.status === 'diverged') {
+        console.error(`diverged: ${res.error}`);
+        process.exitCode = 2;
+        return;
+      }
+      console.log(JSON.stringify({ eval: path.join(outDir, 'eval.json'), ...res.eval, lossTrace: undefined, msPerStep: res.msPerStep }));
+    });
+}

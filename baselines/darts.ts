@@ -1,0 +1,85 @@
+// DARTS (Liu et al. 2019): every cell mixed, weighted by softmax(α/τ); first order, or second order with
+// the unrolled step and a finite-difference Hessian-vector product (architect.py).
+import * as tf from '@tensorflow/tfjs-core';
+import { SupernetSearch, type ModeFn, type TensorBatch } from '../nas/search.js';
+import { deriveTop2 } from '../nas/derive.js';
+import type { Genotype } from '../nas/genotype.js';
+import type { NamedGrads } from '../nas/optim.js';
+
+export class Darts extends SupernetSearch {
+  modesFor(_purpose: 'weights' | 'arch' | 'eval'): ModeFn {
+    return this.softmaxModes();
+  }
+
+  derive(): Genotype {
+    const { ops, nodes } = this.cfg.space;
+    return { format: 'darts', normal: deriveTop2(this.probs(false), ops, nodes), reduce: deriveTop2(this.probs(true), ops, nodes) };
+  }
+
+  protected get secondOrder(): boolean {
+    return this.cfg.method === 'darts-2nd';
+  }
+
+  override archStep(val: TensorBatch, train: TensorBatch, lr: number): number {
+    if (!this.secondOrder) return super.archStep(val, train, lr);
+    const { loss, grads } = this.unrolledArchGrads(val, train, lr);
+    this.applyArchGrads(grads);
+    return loss;
+  }
+
+  /**
+   * ∇α L_val(w', α) − η·∇²_{α,w} L_train(w, α)·∇w' L_val(w', α), with w' = w − η(μ·buf + ∇w L_train + λw)
+   * and the Hessian-vector product by central differences at w ± R·v, R = ε/‖v‖. Weights are restored exactly.
+   */
+  unrolledArchGrads(val: TensorBatch, train: TensorBatch, eta: number): { loss: number; grads: NamedGrads } {
+    const { momentum, weightDecay } = this.cfg.weights;
+    const saved = new Map([...this.weightVars].map(([n, v]) => [n, tf.clone(v)]));
+    const restore = () => { for (const [n, v] of this.weightVars) v.assign(saved.get(n)!); };
+    try {
+      const { grads: gTrain } = this.gradients(train, () => this.modesFor('weights'), this.weightVars);
+      tf.tidy(() => {
+        for (const [n, v] of this.weightVars) {
+          let d = tf.mul(v, weightDecay);
+          if (gTrain[n]) d = tf.add(d, gTrain[n]);
+          const buf = this.sgd.momentumBuffer(n);
+          if (buf) d = tf.add(d, tf.mul(buf, momentum));
+          v.assign(tf.sub(v, tf.mul(d, eta)));
+        }
+      });
+      tf.dispose(Object.values(gTrain));
+      const both = new Map([...this.archVars, ...this.weightVars]);
+      const { loss, grads: gVal } = this.gradients(val, () => this.modesFor('arch'), both);
+      const dAlpha: NamedGrads = {};
+      const vector: NamedGrads = {};
+      for (const [n, g] of Object.entries(gVal)) (this.archVars.has(n) ? dAlpha : vector)[n] = g;
+      restore();
+      const vnorm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(vector).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+      const R = this.cfg.darts.hessianEpsilon / Math.max(vnorm, 1e-12);
+      const shifted = (sign: number) => {
+        tf.tidy(() => {
+          for (const [n, g] of Object.entries(vector)) {
+            const v = this.weightVars.get(n)!;
+            v.assign(tf.add(saved.get(n)!, tf.mul(g, sign * R)));
+          }
+        });
+        return this.gradients(train, () => this.modesFor('arch'), this.archVars).grads;
+      };
+      const gPlus = shifted(1);
+      const gMinus = shifted(-1);
+      restore();
+      const out: NamedGrads = {};
+      for (const n of this.archVars.keys()) {
+        out[n] = tf.tidy(() => {
+          const d = dAlpha[n] ?? tf.zerosLike(this.archVars.get(n)!);
+          if (!gPlus[n] || !gMinus[n]) return tf.clone(d);
+          return tf.sub(d, tf.mul(tf.div(tf.sub(gPlus[n], gMinus[n]), 2 * R), eta));
+        });
+      }
+      tf.dispose([...Object.values(dAlpha), ...Object.values(vector), ...Object.values(gPlus), ...Object.values(gMinus)]);
+      return { loss, grads: out };
+    } finally {
+      restore();
+      tf.dispose([...saved.values()]);
+    }
+  }
+}

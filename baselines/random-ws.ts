@@ -1,0 +1,62 @@
+// Random search with weight sharing (Li & Talwalkar 2019): each weight step trains the super-net on one
+// uniformly sampled architecture; at the end, sampled architectures are scored with the shared weights on
+// validation data and the best is kept.
+import { SupernetSearch, type ModeFn } from '../nas/search.js';
+import type { CellGenotype, Genotype, Pair } from '../nas/genotype.js';
+import type { Rng } from '../nas/rng.js';
+
+export class RandomWs extends SupernetSearch {
+  private sampled: Genotype;
+  private best?: { genotype: Genotype; acc: number };
+  /** Validation accuracy of every scored candidate (for the record). */
+  candidateAccs: number[] = [];
+
+  constructor(...args: ConstructorParameters<typeof SupernetSearch>) {
+    super(...args);
+    this.sampled = this.sample(this.rng.child('initial-path'));
+  }
+
+  protected override createArchParams(): void {}
+
+  /** Uniform: per node, 2 distinct inputs among its predecessors, each with a uniform non-`none` op. */
+  sample(rng: Rng): Genotype {
+    const ops = this.cfg.space.ops.filter((o) => o !== 'none');
+    const cell = (): CellGenotype => {
+      const nodes: Pair[][] = [];
+      for (let j = 0; j < this.cfg.space.nodes; j++) {
+        const inputs = Array.from(rng.permutation(j + 2)).slice(0, 2).sort((a, b) => a - b);
+        nodes.push(inputs.map((i) => [ops[rng.int(ops.length)], i] as Pair));
+      }
+      return { nodes, concat: nodes.map((_, j) => j + 2) };
+    };
+    return { format: 'darts', normal: cell(), reduce: cell() };
+  }
+
+  override beforeWeightStep(rng: Rng): void {
+    this.sampled = this.sample(rng);
+  }
+
+  modesFor(): ModeFn {
+    return this.derivedModes(this.best?.genotype ?? this.sampled);
+  }
+
+  derive(): Genotype {
+    return this.best?.genotype ?? this.sampled;
+  }
+
+  /** Score `candidates` sampled architectures with the shared weights; keep the best. */
+  override async finalize(score: (g: Genotype) => Promise<number>): Promise<void> {
+    const rng = this.rng.child('candidates');
+    this.candidateAccs = [];
+    for (let c = 0; c < this.cfg.randomWs.candidates; c++) {
+      const g = this.sample(rng);
+      const acc = await score(g);
+      this.candidateAccs.push(acc);
+      if (!this.best || acc > this.best.acc) this.best = { genotype: g, acc };
+    }
+  }
+
+  override epochTrace(): Record<string, unknown> {
+    return this.candidateAccs.length ? { candidateAccs: this.candidateAccs } : {};
+  }
+}

@@ -1,0 +1,327 @@
+// Training loops: the bi-level search loop (α/β with Adam on validation batches, weights with SGD on
+// training batches) and the from-scratch evaluation loop, both with per-epoch checkpoints and NaN detection.
+import * as tf from '@tensorflow/tfjs-core';
+import type { EvalConfig } from './config.js';
+import type { Batch, Split, AugmentConfig } from './data/types.js';
+import { SupernetSearch, crossEntropy, countCorrect, type TensorBatch, type ModeFn } from './search.js';
+import { genotypeToJson, type Genotype, type GenotypeJson } from './genotype.js';
+import { EvalNetwork, measureEvalNetwork, type ModelSize } from './network.js';
+import { ParamStore } from './params.js';
+import { Rng } from './rng.js';
+import { applyBnUpdates, type ForwardCtx } from './layers.js';
+import { Sgd, clipByGlobalNorm, cosineLr, linearLr, stateArrays, arraysState } from './optim.js';
+import { saveCheckpoint, loadCheckpoint, snapshotArrays, arraysSnapshot } from './checkpoint.js';
+
+export interface LoopProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  loss: number;
+  etaSeconds?: number;
+}
+
+export interface LoopHooks {
+  progress?(p: LoopProgress): void;
+  sampleMemory?(): void;
+  /** Save a checkpoint here after every epoch; resume from it when `resume` is set. */
+  checkpointDir?: string;
+  resume?: boolean;
+}
+
+export function toTensors(b: Batch): TensorBatch {
+  return { x: tf.tensor4d(b.x, [b.n, ...b.shape]), y: tf.tensor1d(b.y, 'int32') };
+}
+
+function disposeBatch(b: TensorBatch): void {
+  b.x.dispose();
+  b.y.dispose();
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+class Diverged extends Error {}
+
+function checkFinite(v: number, what: string, epoch: number, step: number): void {
+  if (!Number.isFinite(v)) throw new Diverged(`${what} became ${v} at epoch ${epoch} step ${step}`);
+}
+
+/** Accuracy of a forward over up to `limit` batches of a split (no augmentation, fixed order). */
+export async function accuracy(split: Split, batchSize: number, limit: number, seed: number,
+  correct: (b: TensorBatch) => number): Promise<number> {
+  let right = 0;
+  let total = 0;
+  for await (const b of split.batches({ batchSize, seed, epoch: 0, shuffle: false, augment: false, limitBatches: limit || undefined })) {
+    const t = toTensors(b);
+    try {
+      right += correct(t);
+      total += b.n;
+    } finally {
+      disposeBatch(t);
+    }
+  }
+  return total ? right / total : NaN;
+}
+
+export interface SearchData {
+  weights: Split;
+  arch: Split;
+  augment: AugmentConfig | false;
+}
+
+export interface SearchOutcome {
+  status: 'ok' | 'diverged';
+  error?: string;
+  genotype: GenotypeJson;
+  genotypeHistory: GenotypeJson[];
+  /** α (and β) per epoch, by parameter name. */
+  archHistory: Array<Record<string, number[]>>;
+  lossTrace: number[];
+  archLossTrace: number[];
+  epochTraces: Array<Record<string, unknown>>;
+  supernetValAcc: number;
+  derivedValAcc: number;
+  stableFromEpoch: number;
+  stepsRun: number;
+  stepsPerEpoch: number;
+  msPerStep: number;
+  memoryStrategy: string;
+  resumedFromEpoch?: number;
+}
+
+function stableFrom(history: GenotypeJson[]): number {
+  let e = history.length - 1;
+  const last = JSON.stringify(history[e]);
+  while (e > 0 && JSON.stringify(history[e - 1]) === last) e--;
+  return Math.max(0, e);
+}
+
+/** The bi-level search loop. The method decides how cells run and how α is stepped. */
+export async function runSearch(method: SupernetSearch, data: SearchData, hooks: LoopHooks = {}): Promise<SearchOutcome> {
+  const cfg = method.cfg;
+  const bs = cfg.batchSize;
+  const full = Math.min(Math.floor(data.weights.size / bs), Math.floor(data.arch.size / bs));
+  if (full < 1) throw new Error(`search data too small: ${data.weights.size} weight / ${data.arch.size} α images for batch ${bs}`);
+  const spe = cfg.stepsPerEpoch > 0 ? Math.min(full, cfg.stepsPerEpoch) : full;
+  const out: SearchOutcome = {
+    status: 'ok', genotype: genotypeToJson(method.derive()), genotypeHistory: [], archHistory: [], lossTrace: [], archLossTrace: [],
+    epochTraces: [], supernetValAcc: NaN, derivedValAcc: NaN, stableFromEpoch: 0, stepsRun: 0, stepsPerEpoch: spe, msPerStep: NaN,
+    memoryStrategy: cfg.microBatch > 0 && cfg.microBatch < bs ? `micro-batch ${cfg.microBatch} of ${bs} with gradient accumulation` : 'none',
+  };
+  const stepMs: number[] = [];
+  let startEpoch = 0;
+  const kinds = Object.fromEntries(method.store.list().map((e) => [e.path, e.kind]));
+  if (hooks.checkpointDir && hooks.resume) {
+    const ck = loadCheckpoint(hooks.checkpointDir);
+    if (ck) {
+      method.store.load(arraysSnapshot(ck.arrays, kinds));
+      const m = ck.meta as unknown as { epoch: number; sgdStep: number; adamStep: number; out: SearchOutcome; tau: number };
+      method.sgd.load(arraysState('sgd', m.sgdStep, ck.arrays));
+      method.adam?.load(arraysState('adam', m.adamStep, ck.arrays));
+      method.tau = m.tau;
+      Object.assign(out, m.out);
+      method.onArchUpdated();
+      startEpoch = m.epoch + 1;
+      out.resumedFromEpoch = startEpoch;
+    }
+  }
+  const t0 = Date.now();
+  const archParams = () => Object.fromEntries(method.store.list('arch').map((e) => [e.path, Array.from(e.variable.dataSync())]));
+  try {
+    for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
+      const frac = cfg.epochs > 1 ? epoch / (cfg.epochs - 1) : 0;
+      const tau = cfg.temperature.start + (cfg.temperature.end - cfg.temperature.start) * frac;
+      if (tau !== method.tau) {
+        method.tau = tau;
+        method.onArchUpdated();
+      }
+      const lr = cosineLr(cfg.weights.lr, cfg.weights.lrMin, epoch, cfg.epochs);
+      const archOn = method.hasArchStep() && epoch >= cfg.archWarmupEpochs;
+      const opts = { batchSize: bs, seed: cfg.seed, epoch, shuffle: true, augment: data.augment, dropLast: true, limitBatches: spe };
+      const wIt = data.weights.batches(opts);
+      const aIt = data.arch.batches(opts);
+      for (let step = 0; step < spe; step++) {
+        const [w, a] = await Promise.all([wIt.next(), aIt.next()]);
+        if (w.done || a.done) break;
+        const ts = Date.now();
+        const train = toTensors(w.value);
+        const val = toTensors(a.value);
+        try {
+          method.beforeWeightStep(method.rng.child(`path-${epoch}-${step}`));
+          if (archOn) {
+            const al = method.archStep(val, train, lr);
+            checkFinite(al, 'architecture loss', epoch, step);
+            out.archLossTrace.push(al);
+          }
+          const loss = method.weightStep(train, lr);
+          out.lossTrace.push(loss);
+          checkFinite(loss, 'training loss', epoch, step);
+        } finally {
+          disposeBatch(train);
+          disposeBatch(val);
+        }
+        out.stepsRun++;
+        stepMs.push(Date.now() - ts);
+        hooks.sampleMemory?.();
+        const done = (epoch - startEpoch) * spe + step + 1;
+        const left = (cfg.epochs - startEpoch) * spe - done;
+        if (hooks.progress && (step % 5 === 0 || step === spe - 1)) {
+          hooks.progress({ epoch, epochs: cfg.epochs, step: step + 1, stepsPerEpoch: spe, loss: out.lossTrace[out.lossTrace.length - 1],
+            etaSeconds: ((Date.now() - t0) / done / 1000) * left });
+        }
+      }
+      await wIt.return(undefined);
+      await aIt.return(undefined);
+      out.genotypeHistory.push(genotypeToJson(method.derive()));
+      out.archHistory.push(archParams());
+      out.epochTraces.push(method.epochTrace());
+      if (hooks.checkpointDir) {
+        saveCheckpoint(hooks.checkpointDir,
+          { epoch, sgdStep: method.sgd.step, adamStep: method.adam?.step ?? 0, tau: method.tau, out },
+          { ...snapshotArrays(method.store.snapshot()), ...stateArrays('sgd', method.sgd.state()), ...(method.adam ? stateArrays('adam', method.adam.state()) : {}) });
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Diverged)) throw err;
+    out.status = 'diverged';
+    out.error = err.message;
+  }
+  out.msPerStep = median(stepMs.slice(1).length ? stepMs.slice(1) : stepMs);
+  if (out.status === 'ok') {
+    const limit = cfg.evalBatches;
+    const score = (modes: () => ModeFn) => accuracy(data.arch, bs, limit, cfg.seed, (b) => method.correct(b, modes));
+    await method.finalize((g: Genotype) => score(() => method.derivedModes(g)));
+    out.supernetValAcc = await score(() => method.modesFor('eval'));
+    const final = method.derive();
+    out.derivedValAcc = await score(() => method.derivedModes(final));
+    out.genotype = genotypeToJson(final);
+    const last = out.epochTraces.length - 1;
+    if (last >= 0) out.epochTraces[last] = { ...out.epochTraces[last], ...method.epochTrace() };
+  }
+  out.stableFromEpoch = out.genotypeHistory.length ? stableFrom(out.genotypeHistory) : 0;
+  return out;
+}
+
+export interface EvalData {
+  train: Split;
+  test: Split;
+  augment: AugmentConfig | false;
+  numClasses: number;
+  imageShape: [number, number, number];
+}
+
+export interface EvalOutcome {
+  status: 'ok' | 'diverged';
+  error?: string;
+  testAcc: number;
+  testError: number;
+  lossTrace: number[];
+  size: ModelSize;
+  stepsRun: number;
+  msPerStep: number;
+  resumedFromEpoch?: number;
+}
+
+/** Train a genotype from scratch (DARTS evaluation protocol, settable for proxy scale) and test it. */
+export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: EvalData, hooks: LoopHooks = {}): Promise<EvalOutcome> {
+  const rng = new Rng(cfg.seed);
+  const store = new ParamStore(rng.child('init'));
+  const netOpts = { kind: cfg.net, channels: cfg.channels, layers: cfg.layers, numClasses: data.numClasses, inputChannels: data.imageShape[2], genotype };
+  const net = new EvalNetwork(store, { ...netOpts, auxiliary: cfg.auxiliary });
+  const vars = new Map(store.list('weight').map((e) => [e.path, e.variable]));
+  const sgd = new Sgd(vars, cfg.weights.momentum, cfg.weights.weightDecay);
+  const bs = cfg.batchSize;
+  const full = Math.floor(data.train.size / bs);
+  if (full < 1) throw new Error(`evaluation data too small: ${data.train.size} images for batch ${bs}`);
+  const spe = cfg.stepsPerEpoch > 0 ? Math.min(full, cfg.stepsPerEpoch) : full;
+  const out: EvalOutcome = { status: 'ok', testAcc: NaN, testError: NaN, lossTrace: [], size: { params: 0, paramsWithAux: 0, macs: 0 }, stepsRun: 0, msPerStep: NaN };
+  const stepMs: number[] = [];
+  let startEpoch = 0;
+  const kinds = Object.fromEntries(store.list().map((e) => [e.path, e.kind]));
+  try {
+    if (hooks.checkpointDir && hooks.resume) {
+      const ck = loadCheckpoint(hooks.checkpointDir);
+      if (ck) {
+        store.load(arraysSnapshot(ck.arrays, kinds));
+        const m = ck.meta as unknown as { epoch: number; sgdStep: number; lossTrace: number[]; stepsRun: number };
+        sgd.load(arraysState('sgd', m.sgdStep, ck.arrays));
+        out.lossTrace = m.lossTrace;
+        out.stepsRun = m.stepsRun;
+        startEpoch = m.epoch + 1;
+        out.resumedFromEpoch = startEpoch;
+      }
+    }
+    const t0 = Date.now();
+    for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
+      const lr = cfg.lrSchedule === 'cosine'
+        ? cosineLr(cfg.weights.lr, cfg.weights.lrMin, epoch, cfg.epochs)
+        : linearLr(cfg.weights.lr, epoch, cfg.epochs, cfg.weights.warmupEpochs ?? 0);
+      const dropProb = (cfg.dropPath * epoch) / cfg.epochs;
+      const it = data.train.batches({ batchSize: bs, seed: cfg.seed, epoch, shuffle: true, augment: data.augment, dropLast: true, limitBatches: spe });
+      let step = 0;
+      for await (const b of it) {
+        const ts = Date.now();
+        const t = toTensors(b);
+        const maskRng = rng.child(`drop-${epoch}-${step}`);
+        const ctx: ForwardCtx = {
+          training: true, bnUpdates: [],
+          dropPath: { prob: dropProb, mask: (n) => tf.tensor1d(Array.from({ length: n }, () => (maskRng.uniform() < 1 - dropProb ? 1 : 0))) },
+        };
+        try {
+          const { value, grads } = tf.variableGrads(() => {
+            const o = net.forward(t.x, ctx);
+            let loss = crossEntropy(o.logits, t.y, cfg.labelSmoothing);
+            if (o.auxLogits) loss = tf.add(loss, tf.mul(crossEntropy(o.auxLogits, t.y, cfg.labelSmoothing), cfg.auxiliaryWeight)) as tf.Scalar;
+            return loss;
+          }, [...vars.values()]);
+          const loss = value.dataSync()[0];
+          value.dispose();
+          const named = Object.fromEntries([...vars].filter(([, v]) => grads[v.name]).map(([n, v]) => [n, grads[v.name]]));
+          out.lossTrace.push(loss);
+          if (!Number.isFinite(loss)) {
+            tf.dispose(Object.values(grads));
+            throw new Diverged(`training loss became ${loss} at epoch ${epoch} step ${step}`);
+          }
+          clipByGlobalNorm(named, cfg.weights.gradClip);
+          sgd.apply(named, lr);
+          tf.dispose(Object.values(named));
+          applyBnUpdates(ctx);
+        } finally {
+          for (const [, u] of ctx.bnUpdates ?? []) u.dispose();
+          disposeBatch(t);
+        }
+        step++;
+        out.stepsRun++;
+        stepMs.push(Date.now() - ts);
+        hooks.sampleMemory?.();
+        const done = (epoch - startEpoch) * spe + step;
+        if (hooks.progress && (step % 5 === 0 || step === spe)) {
+          hooks.progress({ epoch, epochs: cfg.epochs, step, stepsPerEpoch: spe, loss: out.lossTrace[out.lossTrace.length - 1],
+            etaSeconds: ((Date.now() - t0) / done / 1000) * ((cfg.epochs - startEpoch) * spe - done) });
+        }
+      }
+      if (hooks.checkpointDir) {
+        saveCheckpoint(hooks.checkpointDir, { epoch, sgdStep: sgd.step, lossTrace: out.lossTrace, stepsRun: out.stepsRun },
+          { ...snapshotArrays(store.snapshot()), ...stateArrays('sgd', sgd.state()) });
+      }
+    }
+    out.testAcc = await accuracy(data.test, bs, 0, cfg.seed,
+      (b) => tf.tidy(() => countCorrect(net.forward(b.x, { training: false }).logits, b.y)));
+    out.testError = 100 * (1 - out.testAcc);
+  } catch (err) {
+    if (!(err instanceof Diverged)) throw err;
+    out.status = 'diverged';
+    out.error = err.message;
+  } finally {
+    sgd.dispose();
+    store.dispose();
+  }
+  out.msPerStep = median(stepMs.slice(1).length ? stepMs.slice(1) : stepMs);
+  out.size = measureEvalNetwork(netOpts, data.imageShape[0]);
+  return out;
+}
