@@ -28,6 +28,30 @@ export class Darts extends SupernetSearch {
   }
 
   /**
+   * ∇²_{α,w} L_train(w, α)·v by central differences in w: (∇α L_train(w + R·v) − ∇α L_train(w − R·v)) / 2R,
+   * R = ε/‖v‖ (architect._hessian_vector_product). `at` holds the weights w; the variables are left at w.
+   */
+  hessianVectorProduct(train: TensorBatch, vector: NamedGrads, at: Map<string, tf.Tensor>): NamedGrads {
+    const vnorm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(vector).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+    const R = this.cfg.darts.hessianEpsilon / Math.max(vnorm, 1e-12);
+    const shifted = (sign: number) => {
+      tf.tidy(() => {
+        for (const [n, g] of Object.entries(vector)) this.weightVars.get(n)!.assign(tf.add(at.get(n)!, tf.mul(g, sign * R)));
+      });
+      return this.gradients(train, () => this.modesFor('arch'), this.archVars).grads;
+    };
+    const gPlus = shifted(1);
+    const gMinus = shifted(-1);
+    for (const n of Object.keys(vector)) this.weightVars.get(n)!.assign(at.get(n)!);
+    const out: NamedGrads = {};
+    for (const n of Object.keys(gPlus)) {
+      if (gMinus[n]) out[n] = tf.tidy(() => tf.div(tf.sub(gPlus[n], gMinus[n]), 2 * R));
+    }
+    tf.dispose([...Object.values(gPlus), ...Object.values(gMinus)]);
+    return out;
+  }
+
+  /**
    * ∇α L_val(w', α) − η·∇²_{α,w} L_train(w, α)·∇w' L_val(w', α), with w' = w − η(μ·buf + ∇w L_train + λw)
    * and the Hessian-vector product by central differences at w ± R·v, R = ε/‖v‖. Weights are restored exactly.
    */
@@ -53,29 +77,15 @@ export class Darts extends SupernetSearch {
       const vector: NamedGrads = {};
       for (const [n, g] of Object.entries(gVal)) (this.archVars.has(n) ? dAlpha : vector)[n] = g;
       restore();
-      const vnorm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(vector).map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
-      const R = this.cfg.darts.hessianEpsilon / Math.max(vnorm, 1e-12);
-      const shifted = (sign: number) => {
-        tf.tidy(() => {
-          for (const [n, g] of Object.entries(vector)) {
-            const v = this.weightVars.get(n)!;
-            v.assign(tf.add(saved.get(n)!, tf.mul(g, sign * R)));
-          }
-        });
-        return this.gradients(train, () => this.modesFor('arch'), this.archVars).grads;
-      };
-      const gPlus = shifted(1);
-      const gMinus = shifted(-1);
-      restore();
+      const hv = this.hessianVectorProduct(train, vector, saved);
       const out: NamedGrads = {};
       for (const n of this.archVars.keys()) {
         out[n] = tf.tidy(() => {
           const d = dAlpha[n] ?? tf.zerosLike(this.archVars.get(n)!);
-          if (!gPlus[n] || !gMinus[n]) return tf.clone(d);
-          return tf.sub(d, tf.mul(tf.div(tf.sub(gPlus[n], gMinus[n]), 2 * R), eta));
+          return hv[n] ? tf.sub(d, tf.mul(hv[n], eta)) : tf.clone(d);
         });
       }
-      tf.dispose([...Object.values(dAlpha), ...Object.values(vector), ...Object.values(gPlus), ...Object.values(gMinus)]);
+      tf.dispose([...Object.values(dAlpha), ...Object.values(vector), ...Object.values(hv)]);
       return { loss, grads: out };
     } finally {
       restore();

@@ -79,7 +79,8 @@ export class EnTranNASDst extends EnTranNAS {
       parts.push(tf.relu(tf.sub(tf.div(rows, m), tf.slice(t, [j], [1]))) as tf.Tensor2D);
     }
     const q = tf.concat(parts, 0);
-    return tf.divNoNan(q, tf.sum(q, 1, true)) as tf.Tensor2D;
+    // q ≥ 0, and the sum is 0 only when every q of the edge is 0, so q / max(sum, tiny) is q̂ with 0 there.
+    return tf.div(q, tf.maximum(tf.sum(q, 1, true), 1e-12)) as tf.Tensor2D;
   }
 
   protected override engineModes(): ModeFn {

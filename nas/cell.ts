@@ -118,45 +118,54 @@ export class SearchCell {
       return y;
     };
     const pc = this.options.partialChannels;
+    // PC-DARTS: 1/pc of the channels go through the ops; the rest bypass them (max-pooled at stride 2),
+    // then the edge output is concat + channel shuffle.
+    const split = (i: number): { xin: tf.Tensor4D; bypass?: tf.Tensor4D } => {
+      if (pc === 1) return { xin: states[i] };
+      const c = states[i].shape[3];
+      let bypass = tf.slice(states[i], [0, 0, 0, c / pc], [-1, -1, -1, -1]) as tf.Tensor4D;
+      if (reduction && i < 2) bypass = K.maxPool(bypass, 2, 2, 0);
+      return { xin: tf.slice(states[i], [0, 0, 0, 0], [-1, -1, -1, c / pc]) as tf.Tensor4D, bypass };
+    };
+    const finishEdge = (parts: tf.Tensor4D[], xin: tf.Tensor4D, bypass?: tf.Tensor4D): tf.Tensor4D | undefined => {
+      if (!bypass) return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : (tf.addN(parts) as tf.Tensor4D);
+      const [bn, bh, bw] = bypass.shape;
+      const mixed = parts.length ? (tf.addN(parts) as tf.Tensor4D) : (tf.zeros([bn, bh, bw, xin.shape[3]]) as tf.Tensor4D);
+      return channelShuffle(tf.concat([mixed, bypass], 3), pc);
+    };
     for (let j = 0; j < nodes; j++) {
       const terms: tf.Tensor4D[] = [];
       if (mode.kind === 'derived') {
-        for (const [k, i] of mode.nodes[j]) {
-          const y = evalOp(j, i, k, states[i]);
-          if (y) terms.push(y);
+        if (pc === 1) {
+          for (const [k, i] of mode.nodes[j]) {
+            const y = evalOp(j, i, k, states[i]);
+            if (y) terms.push(y);
+          }
+        } else {
+          for (const i of new Set(mode.nodes[j].map(([, input]) => input))) {
+            const { xin, bypass } = split(i);
+            const parts = mode.nodes[j].filter(([, input]) => input === i).map(([k]) => evalOp(j, i, k, xin)).filter((y): y is tf.Tensor4D => y !== null);
+            const out = finishEdge(parts, xin, bypass);
+            if (out) terms.push(out);
+          }
         }
       } else {
         const rows = tf.unstack(mode.weights) as tf.Tensor1D[];
         for (let i = 0; i < j + 2; i++) {
           const e = edgeIndex(j, i);
           const wk = tf.unstack(rows[e]);
-          const stride = reduction && i < 2 ? 2 : 1;
-          let xin = states[i];
-          let bypass: tf.Tensor4D | undefined;
-          if (pc > 1) {
-            const c = xin.shape[3];
-            xin = tf.slice(xin, [0, 0, 0, 0], [-1, -1, -1, c / pc]);
-            bypass = tf.slice(states[i], [0, 0, 0, c / pc], [-1, -1, -1, -1]);
-            if (stride === 2) bypass = K.maxPool(bypass, 2, 2, 0);
-          }
+          const { xin, bypass } = split(i);
           const parts: tf.Tensor4D[] = [];
           for (let k = 0; k < this.ops.length; k++) {
             if (this.ops[k] === 'none' || (mode.active && !mode.active[e][k])) continue;
-            const y = pc > 1 ? this.opFor(j, i, k).apply(xin, ctx) : evalOp(j, i, k, xin);
-            if (pc > 1 && ctx.opEvals) ctx.opEvals.total++;
+            const y = evalOp(j, i, k, xin);
             if (y) parts.push(tf.mul(y, wk[k]));
           }
-          if (parts.length === 0 && !bypass) continue;
-          let edgeOut: tf.Tensor4D;
-          if (pc > 1) {
-            const [bn, bh, bw] = bypass!.shape;
-            const mixed = parts.length ? (tf.addN(parts) as tf.Tensor4D) : (tf.zeros([bn, bh, bw, xin.shape[3]]) as tf.Tensor4D);
-            edgeOut = channelShuffle(tf.concat([mixed, bypass!], 3), pc);
-          } else {
-            edgeOut = parts.length === 1 ? parts[0] : (tf.addN(parts) as tf.Tensor4D);
-          }
-          if (mode.edgeScale) edgeOut = tf.mul(edgeOut, tf.slice(mode.edgeScale, [e], [1]));
-          terms.push(edgeOut);
+          // An edge whose every op is pruned contributes nothing, not even its PC-DARTS bypass channels.
+          if (parts.length === 0 && mode.active) continue;
+          const edgeOut = finishEdge(parts, xin, bypass);
+          if (!edgeOut) continue;
+          terms.push(mode.edgeScale ? (tf.mul(edgeOut, tf.slice(mode.edgeScale, [e], [1])) as tf.Tensor4D) : edgeOut);
         }
       }
       if (terms.length === 0) {
@@ -173,19 +182,23 @@ export class SearchCell {
   }
 }
 
-/** Evaluation cell from a genotype: one op instance per (node, pair), no sharing (spec A8), drop-path on non-identity ops. */
+/**
+ * Evaluation cell from a genotype: one op instance per (node, pair), no sharing (spec A8), drop-path on non-identity ops.
+ * With `searchOps` it is built from search-time ops (BN without affine, BN after pooling): the stand-alone derived cell
+ * a Transit-cell must equal.
+ */
 export class EvalCell {
   private readonly pre0: ReLUConvBN | FactorizedReduce;
   private readonly pre1: ReLUConvBN;
   private readonly nodeOps: Array<Array<{ op: CandidateOp; input: number }>>;
   readonly multiplier: number;
 
-  constructor(store: ParamStore, readonly path: string, readonly shape: CellShape, readonly genotype: CellGenotype) {
-    ({ pre0: this.pre0, pre1: this.pre1 } = preprocess(store, path, shape, false));
+  constructor(store: ParamStore, readonly path: string, readonly shape: CellShape, readonly genotype: CellGenotype, searchOps = false) {
+    ({ pre0: this.pre0, pre1: this.pre1 } = preprocess(store, path, shape, searchOps));
     this.multiplier = genotype.concat.length;
     this.nodeOps = genotype.nodes.map((pairs, j) =>
       pairs.map(([name, input], p) => ({
-        op: buildOp(name, { store, path: `${path}.node${j + 2}.${p}.${name}`, channels: shape.c, stride: shape.reduction && input < 2 ? 2 : 1, search: false }),
+        op: buildOp(name, { store, path: `${path}.node${j + 2}.${p}.${name}`, channels: shape.c, stride: shape.reduction && input < 2 ? 2 : 1, search: searchOps }),
         input,
       })),
     );

@@ -61,6 +61,13 @@ abstract class Optimizer {
     return s;
   }
 
+  /** Slot tensors held (created lazily, the first time a variable gets a gradient, as in PyTorch). */
+  slotCount(): number {
+    let n = 0;
+    for (const vs of this.slots.values()) n += vs.length;
+    return n;
+  }
+
   state(): OptimizerState {
     const slots: OptimizerState['slots'] = {};
     for (const [name, vs] of this.slots) {

@@ -38,7 +38,9 @@ export class ParamStore {
     } else {
       values = new Float32Array(n).fill(init.value);
     }
-    const variable = tf.variable(tf.tensor(values, shape, 'float32'), kind !== 'state');
+    const initial = tf.tensor(values, shape, 'float32');
+    const variable = tf.variable(initial, kind !== 'state');
+    initial.dispose();
     this.entries.set(path, { path, kind, variable });
     return variable;
   }

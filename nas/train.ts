@@ -27,6 +27,8 @@ export interface LoopHooks {
   /** Save a checkpoint here after every epoch; resume from it when `resume` is set. */
   checkpointDir?: string;
   resume?: boolean;
+  /** Checked before every step: an aborted signal stops the loop with an error, as a kill would (tests, budgets). */
+  signal?: AbortSignal;
 }
 
 export function toTensors(b: Batch): TensorBatch {
@@ -146,6 +148,7 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
       const wIt = data.weights.batches(opts);
       const aIt = data.arch.batches(opts);
       for (let step = 0; step < spe; step++) {
+        hooks.signal?.throwIfAborted();
         const [w, a] = await Promise.all([wIt.next(), aIt.next()]);
         if (w.done || a.done) break;
         const ts = Date.now();
@@ -231,7 +234,7 @@ export interface EvalOutcome {
 export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: EvalData, hooks: LoopHooks = {}): Promise<EvalOutcome> {
   const rng = new Rng(cfg.seed);
   const store = new ParamStore(rng.child('init'));
-  const netOpts = { kind: cfg.net, channels: cfg.channels, layers: cfg.layers, numClasses: data.numClasses, inputChannels: data.imageShape[2], genotype };
+  const netOpts = { kind: cfg.net, channels: cfg.channels, layers: cfg.layers, numClasses: data.numClasses, inputChannels: data.imageShape[2], genotype, imageSize: data.imageShape[0] };
   const net = new EvalNetwork(store, { ...netOpts, auxiliary: cfg.auxiliary });
   const vars = new Map(store.list('weight').map((e) => [e.path, e.variable]));
   const sgd = new Sgd(vars, cfg.weights.momentum, cfg.weights.weightDecay);
@@ -265,6 +268,7 @@ export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: E
       const it = data.train.batches({ batchSize: bs, seed: cfg.seed, epoch, shuffle: true, augment: data.augment, dropLast: true, limitBatches: spe });
       let step = 0;
       for await (const b of it) {
+        hooks.signal?.throwIfAborted();
         const ts = Date.now();
         const t = toTensors(b);
         const maskRng = rng.child(`drop-${epoch}-${step}`);

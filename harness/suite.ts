@@ -1,0 +1,420 @@
+// Suites as data: suites/*.json, validated against harness/suite-schema.ts, resolved into the configs of
+// every run (suite × method × seed). Built-in names resolve to <package root>/suites/<name>.json.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import {
+  defaultEvalConfig, defaultSearchConfig, merge,
+  type EvalConfig, type EvalOverrides, type MethodName, type SearchConfig, type SearchOverrides,
+} from '../nas/config.js';
+import { evalConfigSchema, searchConfigSchema, suiteSchema } from './suite-schema.js';
+import { ERROR_METRICS, type Target } from './targets.js';
+
+export type SuiteKind = 'paper' | 'proxy';
+
+export interface Deviation {
+  /** What differs from the paper protocol, in words (paper value → ours). */
+  text: string;
+  /** Config paths it covers ("search.layers", "eval.data"); absent for non-config deviations. */
+  fields?: string[];
+}
+
+export interface SuiteMethod {
+  /** Row id: the <methodId> directory of its run records. */
+  id: string;
+  method: MethodName;
+  label: string;
+  /** false: the row only carries published figures and never runs in this suite. */
+  run: boolean;
+  search?: SearchOverrides;
+  eval?: EvalOverrides;
+  targets: Target[];
+  /** Deviations that apply to this row only (proxy suites). */
+  deviations: Deviation[];
+  notes: string[];
+}
+
+export interface SuiteCost {
+  /** Wall seconds on the 2-core reference machine (proxy suites). */
+  wallSeconds?: number;
+  /** GPU-days (paper suites). */
+  gpuDays?: number;
+  hardware: string;
+  basis: string;
+}
+
+export interface Suite {
+  schemaVersion: 1;
+  name: string;
+  description: string;
+  kind: SuiteKind;
+  seeds: number[];
+  search: SearchOverrides;
+  eval: EvalOverrides;
+  methods: SuiteMethod[];
+  /** Every deviation from the paper protocol (proxy suites; empty for paper suites). */
+  deviations: Deviation[];
+  notes: string[];
+  timeouts: { searchSeconds: number; evalSeconds: number };
+  cost: SuiteCost;
+  /** Where the suite was read from, as shown in messages (suites/<name>.json for built-ins). */
+  file: string;
+}
+
+/** One planned run: both phases of one row and seed. */
+export interface ResolvedRun {
+  suite: string;
+  methodId: string;
+  method: MethodName;
+  label: string;
+  seed: number;
+  search: SearchConfig;
+  eval: EvalConfig;
+  /** Deviation texts for the run record (suite-wide and row-specific). */
+  deviations: string[];
+  timeoutSeconds: { search: number; eval: number };
+}
+
+export class SuiteError extends Error {
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(problems.map((p) => `${file}: ${p}`).join('\n'));
+    this.name = 'SuiteError';
+  }
+}
+
+// ---------------------------------------------------------------- locations
+
+let rootCache: string | undefined;
+
+/** The package root: the nearest directory above this module whose package.json names entrannas-bench. */
+export function packageRoot(): string {
+  if (rootCache !== undefined) return rootCache;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'entrannas-bench') return (rootCache = dir);
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`cannot find the entrannas-bench package root above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
+export function suitesDir(): string {
+  return path.join(packageRoot(), 'suites');
+}
+
+/** The command that runs a suite, shown in `not run` rows. */
+export function runCommand(suite: string): string {
+  return `npx entrannas-bench run ${suite}`;
+}
+
+// ---------------------------------------------------------------- validation
+
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
+const validateSuiteJson = ajv.compile(suiteSchema);
+const validateSearchConfig = ajv.compile(searchConfigSchema);
+const validateEvalConfig = ajv.compile(evalConfigSchema);
+
+/** Compile a schema with the same options as the suite schema (records.ts uses it). */
+export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
+  return ajv.compile(schema);
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length][b.length];
+}
+
+function didYouMean(key: string, known: string[]): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const dist = k.toLowerCase() === key.toLowerCase() ? 0 : editDistance(k, key);
+    if (dist < bestD) [best, bestD] = [k, dist];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean "${best}"?)` : '';
+}
+
+/**
+ * ajv errors as one line each: "<json pointer> <problem>". Branch errors under a failed oneOf/anyOf are
+ * folded into one line that uses the schema's description.
+ */
+export function formatAjvErrors(errors: ErrorObject[] | null | undefined, prefix = ''): string[] {
+  const all = errors ?? [];
+  const unions = all.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf').map((e) => e.schemaPath + '/');
+  const lines: string[] = [];
+  for (const e of all) {
+    if (e.keyword === 'if' || unions.some((u) => e.schemaPath.startsWith(u))) continue;
+    const at = prefix + e.instancePath;
+    const ptr = at === '' ? '/' : at;
+    const params = e.params as Record<string, unknown>;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const key = String(params.additionalProperty);
+        const known = Object.keys(((e.parentSchema as { properties?: object } | undefined)?.properties) ?? {});
+        lines.push(`${at}/${key} is an unknown key${didYouMean(key, known)}; allowed here: ${known.join(', ')}`);
+        break;
+      }
+      case 'required':
+        lines.push(`${at}/${String(params.missingProperty)} is required but missing`);
+        break;
+      case 'enum':
+        lines.push(`${ptr} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(e.data)})`);
+        break;
+      case 'const':
+        lines.push(`${ptr} must be ${JSON.stringify(params.allowedValue)} (got ${JSON.stringify(e.data)})`);
+        break;
+      case 'oneOf':
+      case 'anyOf': {
+        const desc = (e.parentSchema as { description?: string } | undefined)?.description;
+        lines.push(`${ptr} must be ${desc ?? 'one of the allowed forms'} (got ${JSON.stringify(e.data)})`);
+        break;
+      }
+      case 'type':
+        lines.push(`${ptr} ${e.message} (got ${JSON.stringify(e.data)})`);
+        break;
+      default:
+        lines.push(`${ptr} ${e.message ?? 'is invalid'}${e.data !== undefined && typeof e.data !== 'object' ? ` (got ${JSON.stringify(e.data)})` : ''}`);
+    }
+  }
+  return lines;
+}
+
+/** JSON.parse with the file, line and column in the error. */
+export function parseJsonFile(textIn: string, file: string): unknown {
+  try {
+    return JSON.parse(textIn);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const m = /position (\d+)/.exec(msg);
+    const pos = m ? Number(m[1]) : textIn.length;
+    const before = textIn.slice(0, pos).split('\n');
+    throw new Error(`${file}: invalid JSON at line ${before.length}, column ${before[before.length - 1].length + 1} (position ${pos}): ${msg}`);
+  }
+}
+
+// ---------------------------------------------------------------- config resolution
+
+/** SearchConfig and EvalConfig of one row and seed: defaults ← suite overrides ← row overrides. */
+export function resolveConfigs(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval'>, seed: number): { search: SearchConfig; eval: EvalConfig } {
+  const search = merge(merge(defaultSearchConfig(row.method, seed), suite.search), row.search);
+  const evalCfg = merge(merge(defaultEvalConfig(seed), suite.eval), row.eval);
+  return { search: { ...search, method: row.method, seed }, eval: { ...evalCfg, seed } };
+}
+
+export interface ConfigDifference {
+  /** e.g. "search.layers". */
+  path: string;
+  paper: unknown;
+  ours: unknown;
+}
+
+/** Leaf-level differences between a row's resolved configs and the paper defaults of its method. */
+export function configDiff(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval'>): ConfigDifference[] {
+  const ours = resolveConfigs(suite, row, 0);
+  const out: ConfigDifference[] = [];
+  diffInto(out, 'search', defaultSearchConfig(row.method, 0), ours.search);
+  diffInto(out, 'eval', defaultEvalConfig(0), ours.eval);
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function diffInto(out: ConfigDifference[], at: string, paper: unknown, ours: unknown): void {
+  if (isPlainObject(paper) && isPlainObject(ours)) {
+    for (const k of new Set([...Object.keys(paper), ...Object.keys(ours)])) diffInto(out, `${at}.${k}`, paper[k], ours[k]);
+  } else if (JSON.stringify(paper) !== JSON.stringify(ours)) {
+    out.push({ path: at, paper, ours });
+  }
+}
+
+function schemaHasPath(parts: string[]): boolean {
+  let node: Record<string, unknown> | undefined = parts[0] === 'search' ? searchConfigSchema : parts[0] === 'eval' ? evalConfigSchema : undefined;
+  for (const p of parts.slice(1)) {
+    const props = node?.properties as Record<string, Record<string, unknown>> | undefined;
+    node = props?.[p];
+    if (node === undefined) return false;
+  }
+  return node !== undefined;
+}
+
+const covers = (field: string, p: string): boolean => p === field || p.startsWith(field + '.');
+
+/** Deviation texts recorded with every run of a row (suite-wide first, then the row's own). */
+export function deviationsFor(suite: Suite, methodId: string): string[] {
+  const row = suite.methods.find((m) => m.id === methodId);
+  if (row === undefined) throw new Error(`suite ${suite.name} has no method row "${methodId}" (rows: ${suite.methods.map((m) => m.id).join(', ')})`);
+  return [...suite.deviations, ...row.deviations].map((d) => d.text);
+}
+
+/** Every run of a suite (rows with run: true × seeds), in suite order. */
+export function resolveRuns(suite: Suite): ResolvedRun[] {
+  const runs: ResolvedRun[] = [];
+  for (const row of suite.methods) {
+    if (!row.run) continue;
+    for (const seed of suite.seeds) {
+      runs.push({
+        suite: suite.name,
+        methodId: row.id,
+        method: row.method,
+        label: row.label,
+        seed,
+        ...resolveConfigs(suite, row, seed),
+        deviations: deviationsFor(suite, row.id),
+        timeoutSeconds: { search: suite.timeouts.searchSeconds, eval: suite.timeouts.evalSeconds },
+      });
+    }
+  }
+  return runs;
+}
+
+// ---------------------------------------------------------------- checks beyond the schema
+
+function semanticProblems(s: Suite): string[] {
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  if (!s.methods.some((m) => m.run)) problems.push('/methods has no row with run: true; a suite must run something');
+  if (s.kind === 'paper' && s.deviations.length > 0) {
+    problems.push('/deviations must be empty in a paper suite; a suite that deviates from the paper protocol is kind "proxy"');
+  }
+  if (s.kind === 'proxy' && s.deviations.length === 0) problems.push('/deviations must list every deviation from the paper protocol in a proxy suite');
+  const allDeviations = [...s.deviations.map((d, i) => ({ d, at: `/deviations/${i}` }))];
+  s.methods.forEach((row, i) => {
+    const at = `/methods/${i}`;
+    if (ids.has(row.id)) problems.push(`${at}/id "${row.id}" is used by an earlier row`);
+    ids.add(row.id);
+    if (s.kind === 'paper' && row.deviations.length > 0) problems.push(`${at}/deviations must be empty in a paper suite`);
+    row.deviations.forEach((d, j) => allDeviations.push({ d, at: `${at}/deviations/${j}` }));
+    const verdicts = row.targets.map((t, j) => ({ t, j })).filter(({ t }) => t.verdict === true);
+    if (verdicts.length > 1) problems.push(`${at}/targets has ${verdicts.length} targets with verdict: true; at most one decides the verdict`);
+    for (const { t, j } of verdicts) {
+      if (!ERROR_METRICS.includes(t.metric)) problems.push(`${at}/targets/${j}/verdict is true on metric "${t.metric}"; verdicts are given on ${ERROR_METRICS.join(' or ')}`);
+    }
+    if (s.kind === 'paper' && row.run && verdicts.length === 0) {
+      problems.push(`${at}/targets needs one target with verdict: true (row "${row.id}" runs in a paper suite)`);
+    }
+    if (!row.run) return;
+    const seed = s.seeds[0];
+    const { search, eval: ev } = resolveConfigs(s, row, seed);
+    if (!validateSearchConfig(search)) {
+      for (const l of formatAjvErrors(validateSearchConfig.errors)) problems.push(`${at}: merged search config: ${l}`);
+    }
+    if (!validateEvalConfig(ev)) {
+      for (const l of formatAjvErrors(validateEvalConfig.errors)) problems.push(`${at}: merged eval config: ${l}`);
+    }
+    if (search.archWarmupEpochs >= search.epochs) {
+      problems.push(`${at}: merged search config: archWarmupEpochs (${search.archWarmupEpochs}) must be less than epochs (${search.epochs}), or α never trains`);
+    }
+    if (search.microBatch > search.batchSize) {
+      problems.push(`${at}: merged search config: microBatch (${search.microBatch}) must not exceed batchSize (${search.batchSize})`);
+    }
+    if (row.method === 'pc-darts' && search.channels % search.pcdarts.k !== 0) {
+      problems.push(`${at}: merged search config: channels (${search.channels}) must be divisible by pcdarts.k (${search.pcdarts.k})`);
+    }
+    const cells = search.entrannas.engineCells;
+    if (Array.isArray(cells) && cells.some((c) => c >= search.layers)) {
+      problems.push(`${at}: merged search config: entrannas.engineCells ${JSON.stringify(cells)} must be below layers (${search.layers})`);
+    }
+    if (s.kind === 'proxy') {
+      const fields = [...s.deviations, ...row.deviations].flatMap((d) => d.fields ?? []);
+      for (const diff of configDiff(s, row)) {
+        if (!fields.some((f) => covers(f, diff.path))) {
+          problems.push(
+            `/deviations do not cover ${diff.path} (ours ${JSON.stringify(diff.ours)}, paper ${JSON.stringify(diff.paper)}) for row "${row.id}"; ` +
+            `add a deviation whose fields include "${diff.path}"`,
+          );
+        }
+      }
+    }
+  });
+  for (const { d, at } of allDeviations) {
+    (d.fields ?? []).forEach((f, k) => {
+      if (!schemaHasPath(f.split('.'))) problems.push(`${at}/fields/${k} "${f}" is not a config path`);
+    });
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------- loading
+
+/** Validate parsed JSON as a suite; `file` names it in messages, `expectedName` is the file's base name. */
+export function validateSuite(json: unknown, file: string, expectedName?: string): Suite {
+  if (!validateSuiteJson(json)) throw new SuiteError(file, formatAjvErrors(validateSuiteJson.errors));
+  const raw = json as Omit<Suite, 'file' | 'notes'> & { notes?: string[] };
+  const suite: Suite = {
+    ...raw,
+    search: raw.search ?? {},
+    eval: raw.eval ?? {},
+    notes: raw.notes ?? [],
+    methods: raw.methods.map((m) => ({
+      ...m,
+      run: m.run ?? true,
+      targets: m.targets ?? [],
+      deviations: m.deviations ?? [],
+      notes: m.notes ?? [],
+    })),
+    file,
+  };
+  const problems = semanticProblems(suite);
+  if (expectedName !== undefined && suite.name !== expectedName) {
+    problems.unshift(`/name must equal the file name "${expectedName}" (got ${JSON.stringify(suite.name)})`);
+  }
+  if (problems.length > 0) throw new SuiteError(file, problems);
+  return suite;
+}
+
+/** Parse and validate suite text. */
+export function parseSuite(textIn: string, file: string, expectedName?: string): Suite {
+  return validateSuite(parseJsonFile(textIn, file), file, expectedName);
+}
+
+/** A built-in suite by name (suites/<name>.json in the package) or a suite file by path. */
+export function loadSuite(nameOrPath: string): Suite {
+  const isPath = nameOrPath.endsWith('.json') || nameOrPath.includes('/') || nameOrPath.includes(path.sep);
+  let abs: string;
+  let shown: string;
+  if (isPath) {
+    abs = path.resolve(nameOrPath);
+    shown = nameOrPath;
+  } else {
+    abs = path.join(suitesDir(), `${nameOrPath}.json`);
+    shown = `suites/${nameOrPath}.json`;
+    if (!existsSync(abs)) {
+      throw new Error(`unknown suite "${nameOrPath}": no ${shown} in ${packageRoot()}; built-in suites: ${suiteNames().join(', ') || 'none'}`);
+    }
+  }
+  let textIn: string;
+  try {
+    textIn = readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw new Error(`${shown}: cannot read suite file: ${(err as Error).message}`);
+  }
+  return parseSuite(textIn, shown, path.basename(abs, '.json'));
+}
+
+/** Names of the built-in suites, sorted. */
+export function suiteNames(): string[] {
+  const dir = suitesDir();
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+}
+
+/** Every built-in suite, validated: paper suites first, then proxies, each by name. */
+export function listSuites(): Suite[] {
+  return suiteNames().map(loadSuite).sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'paper' ? -1 : 1));
+}

@@ -1,0 +1,328 @@
+// Batch norm over N·H·W for NHWC. Training (batch statistics) is one tape node with a closed-form backward:
+//   dx = g·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)),  dγ = Σ dy·x̂,  dβ = Σ dy
+// written as dx = a·dy + b·(x − μ) + k with per-channel a, b, k, so nothing of size N·H·W·C is materialised
+// besides dx. Forward and backward are two passes each (statistics, then apply): wasm SIMD in place on the heap
+// when C % 4 = 0, JS otherwise; per-channel sums are accumulated in float64.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike } from './memory.js';
+import { simdFor, type SimdKernels } from './simd.js';
+
+/** Rows per SIMD call: sums of up to this many rows are f32, then added in float64. */
+const CHUNK = 128;
+
+function wasmSimd(backend: KernelBackend, C: number): { w: WasmBackendLike; k: SimdKernels } | undefined {
+  const w = asWasm(backend);
+  const k = w && C % 4 === 0 ? simdFor(w) : undefined;
+  return w && k ? { w, k } : undefined;
+}
+
+/** Temporary heap floats for SIMD calls (freed by release()). Allocate before taking any heap views. */
+function scratch(w: WasmBackendLike, backend: KernelBackend, floats: number): { ptr: number; release(): void } {
+  const info = w.makeOutput([floats], 'float32');
+  return { ptr: w.dataIdMap.get(info.dataId)!.memoryOffset, release: () => void backend.disposeData(info.dataId, true) };
+}
+
+const ptrOf = (w: WasmBackendLike, t: TensorInfo): number => w.dataIdMap.get(t.dataId)!.memoryOffset;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Statistics
+
+/** Per-channel mean and biased variance, float64, shifted by the first row for stability. */
+function statsJS(x: Float32Array, rows: number, C: number): { mean: Float64Array; variance: Float64Array } {
+  const s1 = new Float64Array(C);
+  const s2 = new Float64Array(C);
+  const shift = x.slice(0, C);
+  for (let r = 0, o = 0; r < rows; r++, o += C) {
+    for (let c = 0; c < C; c++) {
+      const v = x[o + c] - shift[c];
+      s1[c] += v;
+      s2[c] += v * v;
+    }
+  }
+  return finishStats(s1, s2, shift, rows);
+}
+
+function finishStats(s1: Float64Array, s2: Float64Array, shift: ArrayLike<number>, rows: number) {
+  const C = s1.length;
+  const mean = new Float64Array(C);
+  const variance = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    const m = s1[c] / rows;
+    mean[c] = shift[c] + m;
+    variance[c] = Math.max(0, s2[c] / rows - m * m);
+  }
+  return { mean, variance };
+}
+
+function statsSimd(k: SimdKernels, heap: ArrayBufferLike, xPtr: number, rows: number, C: number, sPtr: number) {
+  // scratch layout: shift[C] sum[C] sumsq[C]
+  const shift = new Float32Array(heap, sPtr, C);
+  const sum = new Float32Array(heap, sPtr + 4 * C, C);
+  const sumsq = new Float32Array(heap, sPtr + 8 * C, C);
+  shift.set(new Float32Array(heap, xPtr, C));
+  const s1 = new Float64Array(C);
+  const s2 = new Float64Array(C);
+  const rowBytes = 4 * C;
+  for (let r0 = 0; r0 < rows; r0 += CHUNK) {
+    const n = Math.min(CHUNK, rows - r0);
+    sum.fill(0);
+    sumsq.fill(0);
+    k.bnStats(xPtr + r0 * rowBytes, n, C, sPtr, sPtr + 4 * C, sPtr + 8 * C);
+    for (let c = 0; c < C; c++) {
+      s1[c] += sum[c];
+      s2[c] += sumsq[c];
+    }
+  }
+  return finishStats(s1, s2, shift, rows);
+}
+
+/** Forward coefficients: y = x·a + b with a = γ·rstd, b = β − μ·a. */
+function forwardCoefs(mean: Float64Array, variance: Float64Array, eps: number, gamma?: Float32Array, beta?: Float32Array) {
+  const C = mean.length;
+  const a = new Float32Array(C);
+  const b = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    const ac = (gamma ? gamma[c] : 1) / Math.sqrt(variance[c] + eps);
+    a[c] = ac;
+    b[c] = (beta ? beta[c] : 0) - mean[c] * ac;
+  }
+  return { a, b };
+}
+
+// NasBatchNormForward: inputs {x, gamma?, beta?}, attrs {eps} → [y, mean, variance].
+const forwardKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
+  const x = inputs.x as TensorInfo;
+  const gamma = inputs.gamma as TensorInfo | undefined;
+  const beta = inputs.beta as TensorInfo | undefined;
+  const eps = attrs.eps as number;
+  const C = x.shape[3];
+  const rows = size(x.shape) / C;
+  const fast = wasmSimd(backend, C);
+  if (fast) {
+    const { w, k } = fast;
+    const [y, mean, variance] = [w.makeOutput(x.shape, 'float32'), w.makeOutput([C], 'float32'), w.makeOutput([C], 'float32')];
+    const s = scratch(w, backend, 3 * C);
+    try {
+      const heap = w.wasm.HEAPU8.buffer;
+      const st = statsSimd(k, heap, ptrOf(w, x), rows, C, s.ptr);
+      const g = gamma ? new Float32Array(heap, ptrOf(w, gamma), C) : undefined;
+      const bt = beta ? new Float32Array(heap, ptrOf(w, beta), C) : undefined;
+      const { a, b } = forwardCoefs(st.mean, st.variance, eps, g, bt);
+      new Float32Array(heap, s.ptr, C).set(a);
+      new Float32Array(heap, s.ptr + 4 * C, C).set(b);
+      k.affine(ptrOf(w, x), ptrOf(w, y), rows, C, s.ptr, s.ptr + 4 * C);
+      new Float32Array(heap, ptrOf(w, mean), C).set(st.mean);
+      new Float32Array(heap, ptrOf(w, variance), C).set(st.variance);
+    } finally {
+      s.release();
+    }
+    return [y, mean, variance];
+  }
+  const ins = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
+  const io = kernelIO(backend, ins, [x.shape, [C], [C]]);
+  const xv = io.ins[0];
+  const st = statsJS(xv, rows, C);
+  const { a, b } = forwardCoefs(st.mean, st.variance, eps, gamma ? io.ins[1] : undefined, beta ? io.ins[gamma ? 2 : 1] : undefined);
+  const y = io.outs[0];
+  for (let r = 0, o = 0; r < rows; r++, o += C) {
+    for (let c = 0; c < C; c++) y[o + c] = xv[o + c] * a[c] + b[c];
+  }
+  io.outs[1].set(st.mean);
+  io.outs[2].set(st.variance);
+  return io.finish();
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Backward
+
+/** Shared between the x, γ and β gradient thunks of one node: the per-channel sums Σdy and Σdy·(x−μ). */
+interface GradSums { sdy?: Float64Array; sdyx?: Float64Array }
+
+function gradSumsJS(x: Float32Array, dy: Float32Array, mean: Float32Array, rows: number, C: number): Required<GradSums> {
+  const sdy = new Float64Array(C);
+  const sdyx = new Float64Array(C);
+  for (let r = 0, o = 0; r < rows; r++, o += C) {
+    for (let c = 0; c < C; c++) {
+      const g = dy[o + c];
+      sdy[c] += g;
+      sdyx[c] += g * (x[o + c] - mean[c]);
+    }
+  }
+  return { sdy, sdyx };
+}
+
+function gradSumsSimd(k: SimdKernels, heap: ArrayBufferLike, xPtr: number, dyPtr: number, meanPtr: number,
+  rows: number, C: number, sPtr: number): Required<GradSums> {
+  const a = new Float32Array(heap, sPtr, C);
+  const b = new Float32Array(heap, sPtr + 4 * C, C);
+  const sdy = new Float64Array(C);
+  const sdyx = new Float64Array(C);
+  const rowBytes = 4 * C;
+  for (let r0 = 0; r0 < rows; r0 += CHUNK) {
+    const n = Math.min(CHUNK, rows - r0);
+    a.fill(0);
+    b.fill(0);
+    k.bnGradStats(xPtr + r0 * rowBytes, dyPtr + r0 * rowBytes, n, C, meanPtr, sPtr, sPtr + 4 * C);
+    for (let c = 0; c < C; c++) {
+      sdy[c] += a[c];
+      sdyx[c] += b[c];
+    }
+  }
+  return { sdy, sdyx };
+}
+
+/** dx = a·dy + b·(x − μ) + k. */
+function gradCoefs(sums: Required<GradSums>, variance: Float32Array, eps: number, rows: number, gamma?: Float32Array) {
+  const C = variance.length;
+  const a = new Float32Array(C);
+  const b = new Float32Array(C);
+  const k = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    const rstd = 1 / Math.sqrt(variance[c] + eps);
+    const gr = (gamma ? gamma[c] : 1) * rstd;
+    a[c] = gr;
+    b[c] = (-gr * rstd * rstd * sums.sdyx[c]) / rows;
+    k[c] = (-gr * sums.sdy[c]) / rows;
+  }
+  return { a, b, k };
+}
+
+interface GradAttrs { eps: number; sums: GradSums }
+
+// NasBatchNormGradInput: inputs {x, dy, mean, variance, gamma?}, attrs {eps, sums (filled)} → dx.
+const gradInputKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
+  const { x, dy, mean, variance } = inputs as Record<string, TensorInfo>;
+  const gamma = inputs.gamma as TensorInfo | undefined;
+  const { eps, sums } = attrs as unknown as GradAttrs;
+  const C = x.shape[3];
+  const rows = size(x.shape) / C;
+  const fast = wasmSimd(backend, C);
+  if (fast) {
+    const { w, k } = fast;
+    const dx = w.makeOutput(x.shape, 'float32');
+    const s = scratch(w, backend, 4 * C);
+    try {
+      const heap = w.wasm.HEAPU8.buffer;
+      const st = gradSumsSimd(k, heap, ptrOf(w, x), ptrOf(w, dy), ptrOf(w, mean), rows, C, s.ptr);
+      Object.assign(sums, st);
+      const varv = new Float32Array(heap, ptrOf(w, variance), C);
+      const gv = gamma ? new Float32Array(heap, ptrOf(w, gamma), C) : undefined;
+      const co = gradCoefs(st, varv, eps, rows, gv);
+      new Float32Array(heap, s.ptr, C).set(co.a);
+      new Float32Array(heap, s.ptr + 4 * C, C).set(co.b);
+      new Float32Array(heap, s.ptr + 8 * C, C).set(co.k);
+      k.bnGradApply(ptrOf(w, x), ptrOf(w, dy), ptrOf(w, dx), rows, C, ptrOf(w, mean), s.ptr, s.ptr + 4 * C, s.ptr + 8 * C);
+    } finally {
+      s.release();
+    }
+    return dx;
+  }
+  const io = kernelIO(backend, [x, dy, mean, variance, ...(gamma ? [gamma] : [])], [x.shape]);
+  const [xv, dyv, mv, vv, gv] = io.ins;
+  const st = gradSumsJS(xv, dyv, mv, rows, C);
+  Object.assign(sums, st);
+  const { a, b, k } = gradCoefs(st, vv, eps, rows, gv);
+  const dx = io.outs[0];
+  for (let r = 0, o = 0; r < rows; r++, o += C) {
+    for (let c = 0; c < C; c++) dx[o + c] = dyv[o + c] * a[c] + (xv[o + c] - mv[c]) * b[c] + k[c];
+  }
+  return io.finish()[0];
+};
+
+/** Σdy and Σdy·(x−μ) into `sums` (for the γ / β gradients when the x gradient was not computed). */
+function gradSums(backend: KernelBackend, x: TensorInfo, dy: TensorInfo, mean: TensorInfo, sums: GradSums): void {
+  const C = x.shape[3];
+  const rows = size(x.shape) / C;
+  const fast = wasmSimd(backend, C);
+  if (fast) {
+    const { w, k } = fast;
+    const s = scratch(w, backend, 2 * C);
+    try {
+      Object.assign(sums, gradSumsSimd(k, w.wasm.HEAPU8.buffer, ptrOf(w, x), ptrOf(w, dy), ptrOf(w, mean), rows, C, s.ptr));
+    } finally {
+      s.release();
+    }
+    return;
+  }
+  const io = kernelIO(backend, [x, dy, mean], []);
+  Object.assign(sums, gradSumsJS(io.ins[0], io.ins[1], io.ins[2], rows, C));
+}
+
+export const batchNormKernels: NasKernel[] = [
+  { name: 'NasBatchNormForward', func: forwardKernel, mode: 'custom' },
+  { name: 'NasBatchNormGradInput', func: gradInputKernel, mode: 'custom' },
+];
+
+export interface BatchNormOut {
+  y: tf.Tensor4D;
+  /** Batch mean and biased variance [C], for running statistics. They carry no gradient. */
+  mean: tf.Tensor1D;
+  variance: tf.Tensor1D;
+}
+
+function ensureSums(sums: GradSums, x: tf.Tensor, dy: tf.Tensor, mean: tf.Tensor): Required<GradSums> {
+  if (!sums.sdy || !sums.sdyx) {
+    const backend = tf.backend();
+    const info = (t: tf.Tensor): TensorInfo => ({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+    gradSums(backend, info(x), info(dy), info(mean), sums);
+  }
+  return sums as Required<GradSums>;
+}
+
+/**
+ * Batch norm with batch statistics (training), NHWC, over N·H·W. gamma/beta optional (affine=false when absent).
+ * Gradients w.r.t. x, gamma, beta (each computed only when needed); mean/variance (biased) carry none.
+ */
+export function batchNormTrain(x: tf.Tensor4D, gamma?: tf.Tensor1D, beta?: tf.Tensor1D, eps = 1e-5): BatchNormOut {
+  const C = x.shape[3];
+  for (const [n, t] of [['gamma', gamma], ['beta', beta]] as const) {
+    if (t && (t.rank !== 1 || t.shape[0] !== C)) throw new Error(`nas batchNormTrain: ${n} must have shape [${C}]`);
+  }
+  const inputs: Record<string, tf.Tensor> = { x };
+  if (gamma) inputs.gamma = gamma;
+  if (beta) inputs.beta = beta;
+  const [y, mean, variance] = lazyGradOp('NasBatchNorm', inputs, (save) => {
+    const out = runKernel<tf.Tensor[]>('NasBatchNormForward', inputs, { eps });
+    save([x, out[1], out[2], ...(gamma ? [gamma] : [])]);
+    return out;
+  }, ([dy], saved) => {
+    const [xs, ms, vs, gs] = saved;
+    const sums: GradSums = {};
+    const thunks: Record<string, () => tf.Tensor> = {
+      x: () => runKernel('NasBatchNormGradInput', { x: xs, dy, mean: ms, variance: vs, ...(gs ? { gamma: gs } : {}) },
+        { eps, sums: sums as unknown as number }),
+    };
+    if (gamma) {
+      thunks.gamma = () => {
+        const s = ensureSums(sums, xs, dy, ms);
+        const v = vs.dataSync();
+        return tf.tensor1d(Float32Array.from(s.sdyx, (t, c) => t / Math.sqrt(v[c] + eps)), 'float32');
+      };
+    }
+    if (beta) thunks.beta = () => tf.tensor1d(Float32Array.from(ensureSums(sums, xs, dy, ms).sdy), 'float32');
+    return thunks;
+  }) as tf.Tensor[];
+  return { y: y as tf.Tensor4D, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+}
+
+/** Batch norm with given statistics (inference). Gradients w.r.t. x, gamma, beta; mean/variance are constants. */
+export function batchNormInfer(
+  x: tf.Tensor4D, mean: tf.Tensor1D, variance: tf.Tensor1D, gamma?: tf.Tensor1D, beta?: tf.Tensor1D, eps = 1e-5,
+): tf.Tensor4D {
+  const inputs: Record<string, tf.Tensor> = { x };
+  if (gamma) inputs.gamma = gamma;
+  if (beta) inputs.beta = beta;
+  return lazyGradOp('NasBatchNormInfer', inputs, (save) => {
+    save([x, mean, variance, ...(gamma ? [gamma] : [])]);
+    return tf.batchNorm(x, mean, variance, beta, gamma, eps);
+  }, ([dy], [xs, ms, vs, gs]) => {
+    const rstd = () => tf.rsqrt(tf.add(vs, eps));
+    const thunks: Record<string, () => tf.Tensor> = {
+      x: () => tf.mul(dy, gs ? tf.mul(gs, rstd()) : rstd()),
+    };
+    if (gamma) thunks.gamma = () => tf.sum(tf.mul(dy, tf.mul(tf.sub(xs, ms), rstd())), [0, 1, 2]);
+    if (beta) thunks.beta = () => tf.sum(dy, [0, 1, 2]);
+    return thunks;
+  });
+}

@@ -1,0 +1,275 @@
+// Depthwise conv (NHWC, filter [k,k,C,1]) with gradients for any stride and dilation, symmetric explicit pads.
+//
+// Stride s > 1 together with dilation d > 1 (dil_conv in reduction cells; tfjs forbids it) is rewritten exactly:
+// when s divides d, every tap reads the same phase r = (−pad) mod s, so the conv is a stride-1 conv with dilation
+// d/s of x[:, r::s, r::s] (as cheap as a direct strided conv); otherwise a stride-1 conv followed by subsampling.
+// On wasm with C % 4 = 0 the forward and both backprops are our SIMD loops, in place on the heap. Elsewhere the
+// forward is the backend's native kernel and the backprops are our JS kernels, except dx of a stride-1 conv on
+// wasm (C % 4 ≠ 0) and native backends: a native depthwise conv of dy with the flipped filter.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
+import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc } from './memory.js';
+import { simdFor, type DwGeom } from './simd.js';
+import { checkInt, nhwcPads, outSize, validRange } from './geometry.js';
+import { stridedGather } from './subsample.js';
+
+/** Geometry of one depthwise conv: input N,H,W,C; output Ho,Wo; kernel KH,KW; stride, dilation; top/left pad. */
+export interface DwGeometry {
+  N: number; H: number; W: number; C: number; Ho: number; Wo: number;
+  KH: number; KW: number; s: number; d: number; pt: number; pl: number;
+}
+
+const geomArgs = (g: DwGeometry): DwGeom => [g.N, g.H, g.W, g.C, g.Ho, g.Wo, g.KH, g.KW, g.s, g.d, g.pt, g.pl];
+
+/** dw[kh,kw,c] = Σ_{n,oh,ow} x[n, oh·s+kh·d−pt, ow·s+kw·d−pl, c] · dy[n,oh,ow,c] (float64 accumulation). */
+export function dwBackpropFilterJS(x: Float32Array, dy: Float32Array, dw: Float32Array, g: DwGeometry): void {
+  const { N, H, W, C, Ho, Wo, KH, KW, s, d, pt, pl } = g;
+  const acc = new Float64Array(KH * KW * C);
+  const lo = new Int32Array(KW);
+  const hi = new Int32Array(KW);
+  for (let kw = 0; kw < KW; kw++) [lo[kw], hi[kw]] = validRange(kw * d - pl, s, W, Wo);
+  const sC = s * C;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < Ho; oh++) {
+      const yRow = (n * Ho + oh) * Wo * C;
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = oh * s + kh * d - pt;
+        if (ih < 0 || ih >= H) continue;
+        const xRow = (n * H + ih) * W * C;
+        for (let kw = 0; kw < KW; kw++) {
+          const l = lo[kw];
+          const cnt = hi[kw] - l;
+          if (cnt <= 0) continue;
+          const wBase = (kh * KW + kw) * C;
+          const xs = xRow + (kw * d - pl + l * s) * C;
+          const ys = yRow + l * C;
+          for (let c = 0; c < C; c++) {
+            let sum = 0;
+            let xi = xs + c;
+            let yi = ys + c;
+            for (let t = 0; t < cnt; t++, xi += sC, yi += C) sum += x[xi] * dy[yi];
+            acc[wBase + c] += sum;
+          }
+        }
+      }
+    }
+  }
+  for (let i = 0; i < acc.length; i++) dw[i] = acc[i];
+}
+
+/** dx[n,ih,iw,c] = Σ f[kh,kw,c] · dy[n,oh,ow,c] over taps with ih = oh·s+kh·d−pt, iw = ow·s+kw·d−pl. */
+export function dwBackpropInputJS(dy: Float32Array, f: Float32Array, dx: Float32Array, g: DwGeometry, zeroed: boolean): void {
+  const { N, H, W, C, Ho, Wo, KH, KW, s, d, pt, pl } = g;
+  if (!zeroed) dx.fill(0);
+  const lo = new Int32Array(KW);
+  const hi = new Int32Array(KW);
+  for (let kw = 0; kw < KW; kw++) [lo[kw], hi[kw]] = validRange(kw * d - pl, s, W, Wo);
+  const sC = s * C;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < Ho; oh++) {
+      const yRow = (n * Ho + oh) * Wo * C;
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = oh * s + kh * d - pt;
+        if (ih < 0 || ih >= H) continue;
+        const xRow = (n * H + ih) * W * C;
+        for (let kw = 0; kw < KW; kw++) {
+          const l = lo[kw];
+          const cnt = hi[kw] - l;
+          if (cnt <= 0) continue;
+          const wBase = (kh * KW + kw) * C;
+          const xs = xRow + (kw * d - pl + l * s) * C;
+          const ys = yRow + l * C;
+          for (let c = 0; c < C; c++) {
+            const fv = f[wBase + c];
+            let xi = xs + c;
+            let yi = ys + c;
+            for (let t = 0; t < cnt; t++, xi += sC, yi += C) dx[xi] += fv * dy[yi];
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Run one backprop on the best path for this backend: SIMD in place on wasm (C % 4 = 0), JS otherwise. */
+function backprop(
+  backend: KernelBackend, which: 'filter' | 'input', a: TensorInfo, b: TensorInfo, outShape: number[], g: DwGeometry,
+): TensorInfo {
+  const wasm = asWasm(backend);
+  const simd = wasm && g.C % 4 === 0 ? simdFor(wasm) : undefined;
+  if (wasm && simd) {
+    const out = wasm.makeOutput(outShape, 'float32');
+    const off = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId)!.memoryOffset;
+    new Float32Array(wasm.wasm.HEAPU8.buffer, off(out), size(outShape)).fill(0);
+    if (which === 'filter') simd.dwFilter(off(a), off(b), off(out), ...geomArgs(g));
+    else simd.dwInput(off(out), off(a), off(b), ...geomArgs(g));
+    return out;
+  }
+  const io = kernelIO(backend, [a, b], [outShape]);
+  if (which === 'filter') dwBackpropFilterJS(io.ins[0], io.ins[1], io.outs[0], g);
+  else dwBackpropInputJS(io.ins[0], io.ins[1], io.outs[0], g, io.zeroed);
+  return io.finish()[0];
+}
+
+interface NasDwAttrs { stride: number; dilation: number; padTop: number; padLeft: number }
+
+// NasDepthwiseBackpropFilter: inputs {x, dy}, attrs {filterShape, stride, dilation, padTop, padLeft}.
+const nasFilterKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
+  const x = inputs.x as TensorInfo;
+  const dy = inputs.dy as TensorInfo;
+  const a = attrs as unknown as NasDwAttrs & { filterShape: number[] };
+  const [N, H, W, C] = x.shape;
+  const g = { N, H, W, C, Ho: dy.shape[1], Wo: dy.shape[2], KH: a.filterShape[0], KW: a.filterShape[1],
+    s: a.stride, d: a.dilation, pt: a.padTop, pl: a.padLeft };
+  return backprop(backend, 'filter', x, dy, a.filterShape, g);
+};
+
+// NasDepthwiseBackpropInput: inputs {dy, filter}, attrs {inputShape, stride, dilation, padTop, padLeft}.
+const nasInputKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
+  const dy = inputs.dy as TensorInfo;
+  const f = inputs.filter as TensorInfo;
+  const a = attrs as unknown as NasDwAttrs & { inputShape: number[] };
+  const [N, H, W, C] = a.inputShape;
+  const g = { N, H, W, C, Ho: dy.shape[1], Wo: dy.shape[2], KH: f.shape[0], KW: f.shape[1],
+    s: a.stride, d: a.dilation, pt: a.padTop, pl: a.padLeft };
+  return backprop(backend, 'input', dy, f, a.inputShape, g);
+};
+
+/** Geometry from tfjs' own attrs (stock kernel names: strides, dilations, pad, dimRoundingMode). */
+function stockGeometry(xShape: number[], fShape: number[], attrs: Record<string, unknown>): DwGeometry {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], fShape as [number, number, number, number],
+    attrs.strides as [number, number] | number, (attrs.dilations ?? 1) as [number, number] | number,
+    attrs.pad as 'valid', attrs.dimRoundingMode as 'floor' | undefined, true,
+  );
+  if (info.strideHeight !== info.strideWidth || info.dilationHeight !== info.dilationWidth) {
+    throw new Error('nas kernels: depthwise backprop needs equal strides and dilations in H and W');
+  }
+  if (fShape[3] !== 1) throw new Error('nas kernels: depthwise backprop needs channel multiplier 1');
+  return { N: info.batchSize, H: info.inHeight, W: info.inWidth, C: info.inChannels, Ho: info.outHeight,
+    Wo: info.outWidth, KH: info.filterHeight, KW: info.filterWidth, s: info.strideHeight, d: info.dilationHeight,
+    pt: info.padInfo.top, pl: info.padInfo.left };
+}
+
+const stockFilterKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
+  const x = inputs.x as TensorInfo;
+  const dy = inputs.dy as TensorInfo;
+  const fShape = attrs.filterShape as number[];
+  return backprop(backend, 'filter', x, dy, fShape, stockGeometry(x.shape, fShape, attrs));
+};
+
+const stockInputKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
+  const dy = inputs.dy as TensorInfo;
+  const f = inputs.filter as TensorInfo;
+  const xShape = attrs.inputShape as number[];
+  return backprop(backend, 'input', dy, f, xShape, stockGeometry(xShape, f.shape, attrs));
+};
+
+// NasDepthwiseForward: inputs {x, filter}, attrs {stride, dilation, padTop, padBottom, padLeft, padRight}.
+// wasm with C % 4 = 0: our SIMD loop (faster than the backend's XNNPACK path at these sizes, no operator set-up);
+// otherwise the backend's own DepthwiseConv2dNative (stride or dilation must then be 1).
+const nasForwardKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
+  const x = inputs.x as TensorInfo;
+  const f = inputs.filter as TensorInfo;
+  const a = attrs as unknown as NasDwAttrs & { padBottom: number; padRight: number };
+  const [N, H, W, C] = x.shape;
+  const [KH, KW] = f.shape;
+  const Ho = outSize(H, KH, a.stride, a.padTop, a.padBottom, a.dilation);
+  const Wo = outSize(W, KW, a.stride, a.padLeft, a.padRight, a.dilation);
+  const wasm = asWasm(backend);
+  const simd = wasm && C % 4 === 0 ? simdFor(wasm) : undefined;
+  if (wasm && simd) {
+    const out = wasm.makeOutput([N, Ho, Wo, C], 'float32');
+    const off = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId)!.memoryOffset;
+    new Float32Array(wasm.wasm.HEAPU8.buffer, off(out), N * Ho * Wo * C).fill(0);
+    simd.dwForward(off(x), off(out), off(f), N, H, W, C, Ho, Wo, KH, KW, a.stride, a.dilation, a.padTop, a.padLeft);
+    return out;
+  }
+  const stock = tf.getKernel('DepthwiseConv2dNative', tf.getBackend());
+  if (!stock) throw new Error(`nas kernels: backend ${tf.getBackend()} has no DepthwiseConv2dNative`);
+  return stock.kernelFunc({
+    inputs: { x, filter: f },
+    backend,
+    attrs: {
+      strides: [a.stride, a.stride], dilations: [a.dilation, a.dilation], dataFormat: 'NHWC',
+      pad: nhwcPads(a.padTop, a.padBottom, a.padLeft, a.padRight) as unknown as number,
+    },
+  }) as TensorInfo;
+};
+
+/** True when this backend runs depthwise kernels for C channels through our SIMD code. */
+function simdPath(C: number): boolean {
+  const w = asWasm(tf.backend());
+  return !!(w && C % 4 === 0 && simdFor(w));
+}
+
+export const depthwiseKernels: NasKernel[] = [
+  { name: 'NasDepthwiseForward', func: nasForwardKernel, mode: 'custom' },
+  { name: 'NasDepthwiseBackpropFilter', func: nasFilterKernel, mode: 'custom' },
+  { name: 'NasDepthwiseBackpropInput', func: nasInputKernel, mode: 'custom' },
+  { name: 'DepthwiseConv2dNativeBackpropFilter', func: stockFilterKernel, mode: 'fill' },
+  { name: 'DepthwiseConv2dNativeBackpropInput', func: stockInputKernel, mode: 'fill' },
+];
+
+/**
+ * Depthwise conv at stride 1 (any dilation) or dilation 1 (any stride) with explicit pads, as one tape node
+ * with lazy gradients.
+ */
+function dwCore(x: tf.Tensor4D, filter: tf.Tensor4D, s: number, d: number,
+  pt: number, pb: number, pl: number, pr: number): tf.Tensor4D {
+  const [KH, KW, C] = filter.shape;
+  return lazyGradOp('NasDepthwiseConv2d', { x, filter }, (save) => {
+    save([x, filter]);
+    return runKernel<tf.Tensor4D>('NasDepthwiseForward', { x, filter },
+      { stride: s, dilation: d, padTop: pt, padBottom: pb, padLeft: pl, padRight: pr });
+  }, ([dy], [xs, fs]) => ({
+    x: () => {
+      const eh = d * (KH - 1);
+      const ew = d * (KW - 1);
+      // our kernel on wasm-SIMD and cpu (faster than their depthwise forward); elsewhere a full correlation with
+      // the flipped filter on the backend's native depthwise conv
+      if (s === 1 && pt <= eh && pb <= eh && pl <= ew && pr <= ew && !simdPath(C) && tf.getBackend() !== 'cpu') {
+        const fr = tf.reverse(fs, [0, 1]);
+        return tf.depthwiseConv2d(dy as tf.Tensor4D, fr as tf.Tensor4D, 1, nhwcPads(eh - pt, eh - pb, ew - pl, ew - pr), 'NHWC', d);
+      }
+      return runKernel('NasDepthwiseBackpropInput', { dy, filter: fs },
+        { inputShape: xs.shape, stride: s, dilation: d, padTop: pt, padLeft: pl });
+    },
+    filter: () => runKernel('NasDepthwiseBackpropFilter', { x: xs, dy },
+      { filterShape: fs.shape, stride: s, dilation: d, padTop: pt, padLeft: pl }),
+  }));
+}
+
+/**
+ * Depthwise conv, PyTorch semantics: filter [k,k,C,1], symmetric zero pad `pad`, any stride with any dilation.
+ * Output size floor((H + 2·pad − dilation·(k−1) − 1) / stride) + 1. Gradients w.r.t. x and filter.
+ */
+export function depthwiseConv2d(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, pad: number, dilation: number): tf.Tensor4D {
+  const [, H, W, C] = x.shape;
+  const [KH, KW, FC, M] = filter.shape;
+  if (FC !== C || M !== 1) throw new Error(`nas depthwiseConv2d: filter ${filter.shape} does not fit ${C} channels`);
+  checkInt('stride', stride, 1);
+  checkInt('dilation', dilation, 1);
+  checkInt('pad', pad, 0);
+  const s = stride;
+  const d = dilation;
+  const Ho = outSize(H, KH, s, pad, pad, d);
+  const Wo = outSize(W, KW, s, pad, pad, d);
+  if (s === 1 || d === 1) return dwCore(x, filter, s, d, pad, pad, pad, pad);
+  if (d % s === 0) {
+    // every tap reads phase r: x[r + s·j]; run a stride-1, dilation d/s conv on that phase
+    const r = (((-pad) % s) + s) % s;
+    const d2 = d / s;
+    const p2 = (pad + r) / s;
+    const axis = (inSize: number, k: number, outLen: number): [number, number] => {
+      const n = Math.ceil((inSize - r) / s);
+      const after = outLen - n - p2 + d2 * (k - 1);
+      return after >= 0 ? [n, after] : [n + after, 0];
+    };
+    const [hc, pb] = axis(H, KH, Ho);
+    const [wc, pr] = axis(W, KW, Wo);
+    const xs = stridedGather(x, s, r, hc, wc);
+    return dwCore(xs, filter, 1, d2, p2, pb, p2, pr);
+  }
+  return stridedGather(dwCore(x, filter, 1, d, pad, pad, pad, pad), s, 0, Ho, Wo);
+}

@@ -1,0 +1,173 @@
+// Shared plumbing for our JS / wasm-SIMD kernels: zero-copy Float32Array views of backend memory, output
+// allocation, kernel registration, and ops whose gradients are computed lazily (only for inputs on the path).
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
+
+/** A kernel implementation as we write it (tfjs' KernelFunc types backend as {} and attrs as optional). */
+export type NasKernelFunc = (args: {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: KernelBackend;
+  attrs: Record<string, unknown>;
+}) => TensorInfo | TensorInfo[];
+
+/** The parts of tfjs-backend-wasm's BackendWasm we use (not exported as a type by the package). */
+export interface WasmBackendLike {
+  wasm: { HEAPU8: Uint8Array; asm: { memory: WebAssembly.Memory } };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+interface CpuBackendLike {
+  data: { get(dataId: object): { values?: unknown } | undefined };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+}
+interface GenericBackendLike {
+  readSync(dataId: object): unknown;
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+}
+
+export function asWasm(backend: KernelBackend): WasmBackendLike | undefined {
+  const b = backend as unknown as Partial<WasmBackendLike>;
+  return b.wasm && b.dataIdMap && typeof b.makeOutput === 'function' ? (b as WasmBackendLike) : undefined;
+}
+
+export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+function checkF32(t: TensorInfo, what: string): void {
+  if (t.dtype !== 'float32') throw new Error(`nas kernel: ${what} must be float32, got ${t.dtype}`);
+}
+
+/**
+ * Inputs and outputs of one kernel call as Float32Arrays.
+ * wasm: views into the wasm heap (no copy). Outputs are allocated BEFORE the views are taken, because a malloc
+ * can grow the heap and detach older views. Outputs are NOT zeroed on wasm (`zeroed` says so).
+ * cpu: the backend's own arrays (no copy); new zeroed outputs. Other backends: copies via readSync.
+ * Call finish() after writing the outputs: it returns the TensorInfos for the engine.
+ */
+export interface KernelIO {
+  ins: Float32Array[];
+  outs: Float32Array[];
+  zeroed: boolean;
+  finish(): TensorInfo[];
+}
+
+export function kernelIO(backend: KernelBackend, inputs: TensorInfo[], outShapes: number[][], what = 'input'): KernelIO {
+  inputs.forEach((t, i) => checkF32(t, `${what} ${i}`));
+  const wasm = asWasm(backend);
+  if (wasm) {
+    const infos = outShapes.map((s) => wasm.makeOutput(s, 'float32'));
+    const buf = wasm.wasm.HEAPU8.buffer;
+    const view = (t: TensorInfo): Float32Array => {
+      const d = wasm.dataIdMap.get(t.dataId);
+      if (!d) throw new Error('nas kernel: tensor data is not on the wasm backend');
+      return new Float32Array(buf, d.memoryOffset, size(t.shape));
+    };
+    return { ins: inputs.map(view), outs: infos.map(view), zeroed: false, finish: () => infos };
+  }
+  const cpu = backend as unknown as Partial<CpuBackendLike & GenericBackendLike>;
+  const read = (t: TensorInfo): Float32Array => {
+    const v = cpu.data?.get(t.dataId)?.values;
+    if (v instanceof Float32Array) return v;
+    if (typeof cpu.readSync !== 'function') throw new Error('nas kernel: cannot read tensor data on this backend');
+    const r = cpu.readSync(t.dataId);
+    if (!(r instanceof Float32Array)) throw new Error('nas kernel: expected float32 data');
+    return r;
+  };
+  const outs = outShapes.map((s) => new Float32Array(size(s)));
+  if (typeof cpu.makeTensorInfo !== 'function') throw new Error('nas kernel: backend cannot make tensors');
+  return {
+    ins: inputs.map(read),
+    outs,
+    zeroed: true,
+    finish: () => outShapes.map((s, i) => cpu.makeTensorInfo!(s, 'float32', outs[i])),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Registration
+
+export interface NasKernel {
+  name: string;
+  func: NasKernelFunc;
+  /**
+   * 'custom': our own kernel name, registered on every backend.
+   * 'fill': a stock tfjs kernel name, registered only where the backend lacks it.
+   * 'override-wasm': replaces the stock kernel on wasm (stock one is wrong), fills elsewhere.
+   */
+  mode: 'custom' | 'fill' | 'override-wasm';
+}
+
+/** Idempotent: registering twice (or after a backend switch) is a no-op. */
+export function registerNasKernels(backendName: string, kernels: NasKernel[]): void {
+  for (const k of kernels) {
+    const existing = tf.getKernel(k.name, backendName);
+    const func = k.func as unknown as KernelFunc;
+    if (existing?.kernelFunc === func) continue;
+    if (existing) {
+      const replace = k.mode === 'custom' || (k.mode === 'override-wasm' && backendName === 'wasm');
+      if (!replace) continue;
+      tf.unregisterKernel(k.name, backendName);
+    }
+    const config: KernelConfig = { kernelName: k.name, backendName, kernelFunc: func };
+    tf.registerKernel(config);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ops with lazy gradients
+
+type Thunks = Record<string, () => tf.Tensor>;
+interface EnginePrivate {
+  startScope(name?: string): void;
+  endScope(result?: tf.TensorContainer): void;
+  runKernelFunc(params: {
+    forwardFunc: (backend: KernelBackend, save: (ts: tf.Tensor[]) => void) => tf.Tensor | tf.Tensor[];
+    backwardsFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => Thunks;
+    inputs: NamedTensorMap;
+  }): tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * Run `forward` (any tf ops; intermediates are freed) as one tape node named `name`, whose gradient for each
+ * input is computed only if the backward pass asks for it (tfjs prunes inputs that are off the x→y path;
+ * tf.customGrad would compute every input's gradient eagerly). `save` keeps tensors for the backward pass.
+ * No registered gradients are needed. Backward gets dy for every output (zeros for unused outputs).
+ */
+export function lazyGradOp<T extends tf.Tensor | tf.Tensor[]>(
+  name: string,
+  inputs: Record<string, tf.Tensor>,
+  forward: (save: (ts: tf.Tensor[]) => void) => T,
+  backward: (dy: tf.Tensor[], saved: tf.Tensor[]) => Thunks,
+): T {
+  const engine = tf.engine() as unknown as EnginePrivate;
+  engine.startScope(name);
+  let out: T | undefined;
+  try {
+    out = engine.runKernelFunc({
+      forwardFunc: (_b, save) => forward(save),
+      backwardsFunc: (dy, saved) => backward(Array.isArray(dy) ? dy : [dy], saved),
+      inputs,
+    }) as T;
+  } finally {
+    engine.endScope(out);
+  }
+  return out;
+}
+
+let autoRegister: ((backend: string) => void) | undefined;
+/** index.ts installs registerKernels here, so our ops also work on a backend nobody called registerKernels for. */
+export function setAutoRegister(fn: (backend: string) => void): void {
+  autoRegister = fn;
+}
+
+/** Run a registered kernel (ours or stock) directly; our Nas* kernels are registered on first use if needed. */
+export function runKernel<T extends tf.Tensor | tf.Tensor[] = tf.Tensor>(
+  name: string,
+  inputs: NamedTensorMap,
+  attrs: NamedAttrMap = {},
+): T {
+  if (autoRegister && name.startsWith('Nas')) {
+    const backend = tf.getBackend();
+    if (!tf.getKernel(name, backend)) autoRegister(backend);
+  }
+  return tf.engine().runKernel<T>(name, inputs, attrs);
+}

@@ -1,0 +1,368 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { RunRecord, RunStatus, Phase } from '../harness/record.js';
+import { readRecords, recordPath, type LoadedRecord, type RecordSet } from '../harness/records.js';
+import { parseSuite, type Suite } from '../harness/suite.js';
+import { CSV_COLUMNS, buildReport, renderCsv, renderMarkdown, type TableRow } from '../harness/tables.js';
+import { checkCommand, reportCommand, suitesCommand } from '../harness/commands/report.js';
+import { main } from '../harness/cli.js';
+
+interface RecOpts {
+  suite: string;
+  method: string;
+  seed: number;
+  phase: Phase;
+  status?: RunStatus;
+  testError?: number;
+  params?: number;
+  macs?: number;
+  gpuDays?: number;
+  gpuDaysNormalised?: number;
+  peakRssBytes?: number;
+  peakTensorBytes?: number;
+  deviations?: string[];
+}
+
+function rec(o: RecOpts): RunRecord {
+  const status = o.status ?? 'ok';
+  const r: RunRecord = {
+    schema: 1,
+    suite: o.suite,
+    method: o.method,
+    seed: o.seed,
+    phase: o.phase,
+    status,
+    startedAt: '2024-01-01T00:00:00.000Z',
+    finishedAt: '2024-01-01T00:10:00.000Z',
+    deviations: o.deviations ?? [],
+    config: {},
+    measures: {
+      wallSeconds: 600, cpuSeconds: 1100, peakRssBytes: o.peakRssBytes ?? 2 ** 30, peakTensorBytes: o.peakTensorBytes ?? 2 ** 28,
+      deviceSeconds: 600, deviceClass: 'cpu:test x2', gpuDays: o.gpuDays ?? 600 / 86400,
+      ...(o.gpuDaysNormalised === undefined ? {} : { gpuDaysNormalised: o.gpuDaysNormalised, referenceGpu: 'V100' }),
+    },
+    env: {
+      gitCommit: 'abc', packageVersion: '0.1.0', node: 'v20', tfjs: '4.22.0', backend: 'wasm', threads: 1, simd: true,
+      cpuModel: 'test', platform: 'linux',
+    },
+  };
+  if (status !== 'ok') r.error = `planted ${status}`;
+  if (o.phase === 'eval' && status === 'ok') {
+    const err = o.testError ?? 10;
+    r.eval = { testError: err, testAcc: 100 - err, params: o.params ?? 1e6, paramsWithAux: (o.params ?? 1e6) * 1.1, macs: o.macs ?? 1e8, lossTrace: [] };
+  }
+  return r;
+}
+
+function loaded(o: RecOpts & { methodId?: string }): LoadedRecord {
+  return { file: `mem/${o.suite}/${o.methodId ?? o.method}/seed-${o.seed}/${o.phase}.json`, suite: o.suite, methodId: o.methodId ?? o.method, seed: o.seed, phase: o.phase, record: rec(o) };
+}
+
+/** Search + eval records of one row for several seeds. */
+function row(suite: string, method: string, errors: number[], extra: Partial<RecOpts> = {}): LoadedRecord[] {
+  return errors.flatMap((e, seed) => [
+    loaded({ suite, method, seed, phase: 'search', ...extra }),
+    loaded({ suite, method, seed, phase: 'eval', testError: e, ...extra }),
+  ]);
+}
+
+function writeRecord(dir: string, r: RunRecord, methodId = r.method): void {
+  const file = recordPath(dir, r.suite, methodId, r.seed, r.phase);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(r, null, 2));
+}
+
+/** RFC 4180 reader, enough to read back what csv-stringify writes. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { fields.push(field); field = ''; } else if (c === '\n') { fields.push(field); rows.push(fields); fields = []; field = ''; } else if (c !== '\r') field += c;
+  }
+  if (field !== '' || fields.length > 0) { fields.push(field); rows.push(fields); }
+  return rows;
+}
+
+function csvObjects(text: string): Array<Record<string, string>> {
+  const [header, ...body] = parseCsv(text);
+  assert.deepEqual(header, [...CSV_COLUMNS]);
+  return body.map((cells) => {
+    assert.equal(cells.length, header.length);
+    return Object.fromEntries(header.map((h, i) => [h, cells[i]]));
+  });
+}
+
+const dartsTarget = {
+  metric: 'testError', direction: 'lower', value: 2.76, sd: 0.09, aggregate: 'mean-of-k', tolerance: 0.3,
+  protocol: 'CIFAR-10', source: { paper: 'DARTS, "with, commas"', version: 'ICLR 2019' }, tag: 'L', hardware: '1080Ti', verdict: true,
+};
+
+function verdictSuites(): Suite[] {
+  const paper = parseSuite(JSON.stringify({
+    schemaVersion: 1, name: 'vt', description: 'verdicts', kind: 'paper', seeds: [0, 1, 2],
+    deviations: [], timeouts: { searchSeconds: 10, evalSeconds: 10 }, cost: { gpuDays: 1, hardware: 'GPU', basis: 'test' },
+    methods: ['repro', 'tol', 'notrepro', 'deviates', 'none'].map((id) => ({ id, method: 'darts-1st', label: `row ${id}`, targets: [dartsTarget] })),
+  }), 'suites/vt.json', 'vt');
+  const proxy = parseSuite(JSON.stringify({
+    schemaVersion: 1, name: 'px', description: 'proxy', kind: 'proxy', seeds: [0],
+    deviations: [{ text: 'CPU instead of GPU' }], timeouts: { searchSeconds: 10, evalSeconds: 10 }, cost: { wallSeconds: 5, hardware: 'cpu', basis: 'test' },
+    methods: [{ id: 'p', method: 'darts-1st', label: 'proxy row' }],
+  }), 'suites/px.json', 'px');
+  return [paper, proxy];
+}
+
+const byId = (rows: TableRow[], suite: string, id: string): TableRow => {
+  const r = rows.find((x) => x.suite === suite && x.rowId === id);
+  assert.ok(r, `no row ${suite}/${id}`);
+  return r;
+};
+
+describe('tables: verdicts from constructed records', () => {
+  it('gives reproduced, within tolerance, not reproduced, proxy and not run', () => {
+    const set: RecordSet = {
+      resultsDir: 'mem',
+      problems: [],
+      records: [
+        ...row('vt', 'repro', [2.7, 2.9, 3.0]),
+        ...row('vt', 'tol', [2.95, 2.96, 2.97]),
+        ...row('vt', 'notrepro', [3.2, 3.3, 3.25]),
+        ...row('vt', 'deviates', [2.7, 2.8, 2.75], { deviations: ['batch 32 instead of 64'] }),
+        ...row('px', 'p', [9.5]),
+      ],
+    };
+    const report = buildReport(verdictSuites(), set, 'T');
+    const v = (s: string, id: string) => byId(report.rows, s, id).verdict;
+    assert.deepEqual(
+      [v('vt', 'repro'), v('vt', 'tol'), v('vt', 'notrepro'), v('vt', 'deviates'), v('px', 'p'), v('vt', 'none')],
+      ['reproduced', 'within tolerance', 'not reproduced', 'proxy', 'proxy', 'not run'],
+    );
+    assert.equal(byId(report.rows, 'vt', 'none').command, 'npx entrannas-bench run vt');
+    assert.equal(byId(report.rows, 'vt', 'repro').command, undefined);
+    assert.deepEqual(byId(report.rows, 'vt', 'deviates').deviations, ['batch 32 instead of 64']);
+    assert.deepEqual(byId(report.rows, 'px', 'p').deviations, ['CPU instead of GPU']);
+    assert.deepEqual(report.unmatched, []);
+  });
+});
+
+describe('tables: aggregation', () => {
+  const suites = verdictSuites();
+  const records: LoadedRecord[] = [
+    ...[2.5, 2.7, 2.9].flatMap((e, seed) => [
+      loaded({ suite: 'vt', method: 'repro', seed, phase: 'search', gpuDays: [0.01, 0.02, 0.03][seed], gpuDaysNormalised: [0.1, 0.2, 0.3][seed], peakRssBytes: [3e9, 5e9, 4e9][seed], peakTensorBytes: [1e9, 2e9, 3e9][seed] }),
+      loaded({ suite: 'vt', method: 'repro', seed, phase: 'eval', testError: e, params: [3.1e6, 3.3e6, 3.5e6][seed], macs: [500e6, 520e6, 540e6][seed] }),
+    ]),
+    loaded({ suite: 'vt', method: 'repro', seed: 3, phase: 'search', status: 'timeout', gpuDays: 9 }),
+    loaded({ suite: 'vt', method: 'repro', seed: 3, phase: 'eval', status: 'failed' }),
+    loaded({ suite: 'vt', method: 'tol', seed: 0, phase: 'eval', status: 'diverged' }),
+    loaded({ suite: 'vt', method: 'tol', seed: 1, phase: 'eval', status: 'timeout' }),
+  ];
+  const report = buildReport(suites, { resultsDir: 'mem', problems: [], records }, 'T');
+  const r = byId(report.rows, 'vt', 'repro');
+
+  it('mean, sd, best and n of our seeds, from ok eval records only', () => {
+    assert.deepEqual(r.ours.errorValues.map((x) => x.value), [2.5, 2.7, 2.9]);
+    assert.ok(Math.abs(r.ours.errorMean! - 2.7) < 1e-12);
+    assert.ok(Math.abs(r.ours.errorSd! - 0.2) < 1e-12);
+    assert.equal(r.ours.errorBest, 2.5);
+  });
+
+  it('params and MACs in millions, search days and memory from ok search records', () => {
+    assert.ok(Math.abs(r.ours.paramsM! - 3.3) < 1e-9);
+    assert.ok(Math.abs(r.ours.macsM! - 520) < 1e-9);
+    assert.ok(Math.abs(r.ours.searchDeviceDays! - 0.02) < 1e-12, 'the timed-out search (9 days) is left out');
+    assert.ok(Math.abs(r.ours.searchGpuDaysNormalised! - 0.2) < 1e-12);
+    assert.equal(r.ours.referenceGpu, 'V100');
+    assert.equal(r.ours.searchPeakRssBytes, 5e9);
+    assert.equal(r.ours.searchPeakTensorBytes, 3e9);
+    assert.deepEqual(r.ours.deviceClasses, ['cpu:test x2']);
+  });
+
+  it('status counts are in the row', () => {
+    assert.deepEqual(r.status.search, { ok: 3, failed: 0, timeout: 1, diverged: 0 });
+    assert.deepEqual(r.status.eval, { ok: 3, failed: 1, timeout: 0, diverged: 0 });
+    const tol = byId(report.rows, 'vt', 'tol');
+    assert.deepEqual(tol.status.eval, { ok: 0, failed: 0, timeout: 1, diverged: 1 });
+    assert.equal(tol.verdict, 'not reproduced');
+    assert.match(tol.verdictBasis, /1 timeout, 1 diverged/);
+    const md = renderMarkdown(report);
+    assert.ok(md.includes('3 ok, 1 timeout · 3 ok, 1 failed (of 3)'), md);
+    const csv = csvObjects(renderCsv(report));
+    const c = csv.find((x) => x.row === 'repro')!;
+    assert.deepEqual([c.search_ok, c.search_timeout, c.eval_ok, c.eval_failed], ['3', '1', '3', '1']);
+  });
+
+  it('the verdict uses the mean (mean-of-k) and our column holds our mean, not the paper figure', () => {
+    assert.equal(r.verdict, 'reproduced');
+    assert.equal(r.judgement!.ours, r.ours.errorMean);
+    const c = csvObjects(renderCsv(report)).find((x) => x.row === 'repro')!;
+    assert.equal(Number(c.ours_error_mean), r.ours.errorMean);
+    assert.equal(c.paper_error, '2.76');
+    assert.equal(c.paper_error_aggregate, 'mean-of-k');
+  });
+
+  it('normalised GPU-days only when every record has them', () => {
+    const partial = buildReport(suites, {
+      resultsDir: 'mem', problems: [],
+      records: [loaded({ suite: 'vt', method: 'repro', seed: 0, phase: 'search', gpuDaysNormalised: 0.1 }), loaded({ suite: 'vt', method: 'repro', seed: 1, phase: 'search' })],
+    }, 'T');
+    assert.equal(byId(partial.rows, 'vt', 'repro').ours.searchGpuDaysNormalised, undefined);
+  });
+
+  it('records for rows the suite does not define are listed, not dropped silently', () => {
+    const rep = buildReport(suites, { resultsDir: 'mem', problems: [], records: [loaded({ suite: 'vt', method: 'ghost', seed: 0, phase: 'eval', testError: 1 })] }, 'T');
+    assert.equal(rep.unmatched.length, 1);
+    assert.match(rep.unmatched[0], /records for row "ghost"/);
+  });
+});
+
+describe('tables: rendering and the report/check commands', function () {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'tables-test-')); });
+  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+
+  it('no records: paper rows are not run with the command; nothing fills our columns; check passes', async () => {
+    const out = await reportCommand({ results: dir, generatedAt: 'T' });
+    for (const f of ['md', 'csv', 'json'] as const) {
+      assert.equal(out.written[f], path.join(dir, 'tables', `all.${f}`));
+      assert.ok(existsSync(out.written[f]));
+    }
+    const rows = out.report.rows;
+    assert.ok(rows.length >= 17);
+    assert.ok(rows.every((r) => r.verdict === 'not run'));
+    for (const r of rows.filter((x) => x.run)) assert.equal(r.command, `npx entrannas-bench run ${r.suite}`);
+    const md = readFileSync(out.written.md, 'utf8');
+    assert.equal(md, out.output);
+    for (const s of ['cifar10-standard', 'cifar10-extended', 'imagenet-topology']) assert.ok(md.includes(`run with \`npx entrannas-bench run ${s}\``), s);
+    assert.ok(md.includes('reference only: published figures'));
+
+    const csv = csvObjects(readFileSync(out.written.csv, 'utf8'));
+    assert.equal(csv.length, rows.length);
+    for (const c of csv) {
+      for (const [k, v] of Object.entries(c)) {
+        if (k.startsWith('ours_')) assert.equal(v, k === 'ours_n' ? '0' : '', `${c.suite}/${c.row} ${k}=${v}`);
+      }
+    }
+    const dst = csv.find((c) => c.suite === 'cifar10-extended' && c.row === 'entrannas-dst')!;
+    assert.equal(dst.paper_error, '2.22');
+    assert.equal(dst.paper_error_aggregate, 'best-of-k');
+    assert.equal(dst.verdict, 'not run');
+    assert.equal(dst.command, 'npx entrannas-bench run cifar10-extended');
+    const inet = csv.find((c) => c.suite === 'imagenet-topology' && c.row === 'entrannas-dst')!;
+    assert.equal(inet.paper_error, '23.8');
+    assert.match(inet.paper_error_source, /CVPR 2021/);
+    assert.match(inet.paper_error_other, /23\.2 .*ICLR 2021/);
+    // markdown: the DST row has a dash in every "ours" cell and the paper figure in the paper cell
+    const line = md.split('\n').find((l) => l.includes('`entrannas-dst`') && l.includes('2.22'))!;
+    const cells = line.split(' | ');
+    assert.deepEqual(cells.slice(2, 9), ['—', '—', '—', '—', '—', '—', '—']);
+    assert.equal(cells[10], '2.22 [R] best-of-k');
+
+    const json = JSON.parse(readFileSync(out.written.json, 'utf8'));
+    assert.equal(json.rows.length, rows.length);
+    assert.equal(json.rows.find((r: TableRow) => r.suite === 'cifar10-extended' && r.rowId === 'entrannas-dst').ours.errorMean, undefined);
+    assert.equal(checkCommand({ results: dir }).exitCode, 0);
+  });
+
+  it('records on disk: a paper row that misses its target fails check; a proxy row never fails', async () => {
+    [3.5, 3.6, 3.4].forEach((e, seed) => {
+      writeRecord(dir, rec({ suite: 'cifar10-standard', method: 'entrannas', seed, phase: 'search' }));
+      writeRecord(dir, rec({ suite: 'cifar10-standard', method: 'entrannas', seed, phase: 'eval', testError: e, params: 3.4e6 }));
+    });
+    writeRecord(dir, rec({ suite: 'smoke', method: 'darts-1st', seed: 0, phase: 'eval', testError: 80, deviations: ['tiny'] }));
+    const set = readRecords(dir);
+    assert.deepEqual(set.problems, []);
+    assert.equal(set.records.length, 7);
+
+    const out = await reportCommand({ results: dir, suite: 'cifar10-standard', format: 'csv', generatedAt: 'T' });
+    assert.equal(out.written.csv, path.join(dir, 'tables', 'cifar10-standard.csv'));
+    const csv = csvObjects(out.output);
+    const en = csv.find((c) => c.row === 'entrannas')!;
+    assert.equal(en.verdict, 'not reproduced');
+    assert.equal(Number(en.ours_error_mean), 3.5);
+    assert.equal(en.ours_error_best, '3.4');
+    assert.equal(en.ours_n, '3');
+    assert.equal(en.paper_error, '2.48');
+    assert.equal(en.paper_error_tag, 'I');
+    assert.ok(Math.abs(Number(en.ours_params_m) - 3.4) < 1e-9);
+    assert.equal(csv.find((c) => c.row === 'darts-1st')!.verdict, 'not run');
+
+    const smoke = (await reportCommand({ results: dir, suite: 'smoke', generatedAt: 'T' })).report;
+    const sr = byId(smoke.rows, 'smoke', 'darts-1st');
+    assert.equal(sr.verdict, 'proxy');
+    assert.ok(sr.deviations.some((d) => d.includes('Fashion-MNIST')) && sr.deviations.includes('tiny'));
+    const md = renderMarkdown(smoke);
+    assert.match(md, /\[\^1\]: Deviations from the paper protocol: data: embedded Fashion-MNIST/);
+    assert.ok(md.includes('deviations[^1]'));
+
+    const check = checkCommand({ results: dir });
+    assert.equal(check.exitCode, 1);
+    assert.match(check.text, /FAIL cifar10-standard\/entrannas: not reproduced: best of 3 3\.4 vs target 2\.48 \(best-of-k\)/);
+    assert.match(check.text, /smoke\/darts-1st: proxy/);
+    assert.equal(checkCommand({ results: dir, suite: 'smoke' }).exitCode, 0);
+  });
+
+  it('unreadable and misplaced records are reported with their file and fail check', () => {
+    const bad = recordPath(dir, 'smoke', 'entrannas', 0, 'eval');
+    mkdirSync(path.dirname(bad), { recursive: true });
+    writeFileSync(bad, '{"schema": 1,');
+    writeRecord(dir, rec({ suite: 'smoke', method: 'entrannas', seed: 1, phase: 'search' }), 'entrannas');
+    writeFileSync(recordPath(dir, 'smoke', 'entrannas', 1, 'eval'), JSON.stringify(rec({ suite: 'smoke', method: 'entrannas', seed: 2, phase: 'eval' })));
+    const r = rec({ suite: 'smoke', method: 'darts-1st', seed: 0, phase: 'eval' }) as unknown as Record<string, unknown>;
+    delete (r.eval as Record<string, unknown>).testError;
+    writeRecord(dir, r as unknown as RunRecord);
+    const set = readRecords(dir);
+    assert.equal(set.records.length, 1);
+    assert.equal(set.problems.length, 3, set.problems.join('\n'));
+    assert.ok(set.problems.some((p) => p.startsWith(`${bad}: invalid JSON`)));
+    assert.ok(set.problems.some((p) => p.includes('seed-1/eval.json: /seed is 2 but the file lies under seed-1')));
+    assert.ok(set.problems.some((p) => p.includes('darts-1st/seed-0/eval.json: /eval/testError is required but missing')));
+    const check = checkCommand({ results: dir });
+    assert.equal(check.exitCode, 1);
+    assert.match(check.text, /FAIL unreadable record/);
+  });
+
+  it('labels best-of-k and mean-of-k and lists both paper versions with their sources', async () => {
+    const md = (await reportCommand({ results: dir, generatedAt: 'T' })).output;
+    assert.ok(md.includes('mean ± sd (n)') && md.includes('ours: best of n'));
+    assert.ok(md.includes('2.76 ± 0.09 [L] mean-of-k'));
+    assert.ok(md.includes('`entrannas-dst` top-1 error (verdict): 23.8 % single [R] (Yang et al.'));
+    assert.ok(md.includes('`entrannas-dst` top-1 error: 23.2 % single [R]'));
+    assert.ok(md.includes('ICLR 2021 submission (OpenReview qzqBl_nOeAQ)'));
+  });
+
+  it('the CLI wires report, check and suites (exit code from check)', async () => {
+    writeRecord(dir, rec({ suite: 'cifar10-extended', method: 'entrannas-dst', seed: 0, phase: 'eval', testError: 5 }), 'entrannas-dst');
+    const chunks: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const errWrite = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((c: string) => { chunks.push(String(c)); return true; }) as typeof process.stdout.write;
+    process.stderr.write = ((c: string) => { chunks.push(String(c)); return true; }) as typeof process.stderr.write;
+    let codes: number[];
+    try {
+      codes = [
+        await main(['node', 'entrannas-bench', 'check', '--results', dir]),
+        await main(['node', 'entrannas-bench', 'report', '--results', dir, '--format', 'json']),
+        await main(['node', 'entrannas-bench', 'suites', '--json']),
+      ];
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = errWrite;
+      process.exitCode = 0;
+    }
+    assert.deepEqual(codes, [1, 0, 0]);
+    const text = chunks.join('');
+    assert.match(text, /FAIL cifar10-extended\/entrannas-dst: not reproduced: best of 1 5 vs target 2\.22/);
+    assert.ok(existsSync(path.join(dir, 'tables', 'all.json')));
+    const suites = JSON.parse(suitesCommand({ json: true }));
+    assert.deepEqual(suites.map((s: { name: string }) => s.name), ['cifar10-extended', 'cifar10-standard', 'imagenet-topology', 'nightly-cpu', 'smoke']);
+    assert.equal(suites.find((s: { name: string }) => s.name === 'smoke').cost.wallSeconds <= 600, true);
+  });
+});
