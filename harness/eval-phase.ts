@@ -25,6 +25,7 @@ export async function runEvalPhase(work: EvalPhaseSpec, ctx: PhaseContext): Prom
   }, {
     progress: (p) => ctx.progress(p),
     sampleMemory: () => ctx.sampleMemory(),
+    notePeakTensorBytes: ctx.notePeakTensorBytes ? (b) => ctx.notePeakTensorBytes!(b) : undefined,
     checkpointDir: path.join(ctx.outDir, 'checkpoint'),
     resume: ctx.resume,
   });

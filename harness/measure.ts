@@ -170,6 +170,11 @@ export class Meter {
     }
   }
 
+  /** A tensor-bytes peak measured elsewhere (tf.profile of a whole step). */
+  notePeakTensorBytes(bytes: number): void {
+    if (bytes > this.peakTensorBytes) this.peakTensorBytes = bytes;
+  }
+
   private noteGpuBytes(bytes: number): void {
     if (this.gpuMemoryBytes === undefined || bytes > this.gpuMemoryBytes) this.gpuMemoryBytes = bytes;
   }

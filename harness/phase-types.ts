@@ -19,8 +19,10 @@ export interface PhaseContext {
   outDir: string;
   /** Resume from the latest checkpoint in outDir when one exists. */
   resume: boolean;
-  /** Called by the phase with the current tensor bytes so peaks are recorded. */
+  /** Called by the phase so the current tensor bytes enter the high-water mark. */
   sampleMemory(): void;
+  /** A peak measured inside a step (tf.profile), higher than any between-step sample. */
+  notePeakTensorBytes?(bytes: number): void;
 }
 
 export interface SearchPhaseSpec {

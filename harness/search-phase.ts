@@ -25,6 +25,7 @@ export async function runSearchPhase(work: SearchPhaseSpec, ctx: PhaseContext): 
     const out = await runSearch(method, { ...splits, augment: searchAugment(cfg.data.dataset) }, {
       progress: (p) => ctx.progress(p),
       sampleMemory: () => ctx.sampleMemory(),
+      notePeakTensorBytes: ctx.notePeakTensorBytes ? (b) => ctx.notePeakTensorBytes!(b) : undefined,
       checkpointDir: path.join(ctx.outDir, 'checkpoint'),
       resume: ctx.resume,
     });

@@ -36,6 +36,11 @@ export interface OurFigures {
   searchPeakTensorBytes?: number;
   evalPeakRssBytes?: number;
   evalPeakTensorBytes?: number;
+  /** Mean over ok search records: median ms per search iteration (α step + weight step). */
+  searchMsPerStep?: number;
+  /** Mean over ok search records: validation accuracy (%) of the super-net and of the derived net with inherited weights. */
+  supernetValAcc?: number;
+  derivedValAcc?: number;
 }
 
 export interface PaperFigures {
@@ -127,7 +132,14 @@ function ourFigures(metric: Metric, search: LoadedRecord[], evals: LoadedRecord[
     searchPeakTensorBytes: maxOf(sm.map((m) => m.peakTensorBytes)),
     evalPeakRssBytes: maxOf(em.map((m) => m.peakRssBytes)),
     evalPeakTensorBytes: maxOf(em.map((m) => m.peakTensorBytes)),
+    searchMsPerStep: meanOf(defined(sm.map((m) => m.msPerStep))),
+    supernetValAcc: meanOf(defined(okSearch.map((r) => pct(r.record.search?.supernetValAcc)))),
+    derivedValAcc: meanOf(defined(okSearch.map((r) => pct(r.record.search?.derivedValAcc)))),
   };
+}
+
+function pct(v: number | undefined): number | undefined {
+  return v === undefined || !Number.isFinite(v) ? undefined : 100 * v;
 }
 
 function rowMetric(row: SuiteMethod): Metric {
@@ -268,7 +280,8 @@ export function renderMarkdown(report: Report): string {
     const header = [
       'row', 'verdict',
       `ours: ${mlabel} ${unit}, mean ± sd (n)`, 'ours: best of n', 'ours: params M', 'ours: MACs M',
-      'ours: search device-days', 'ours: search GPU-days (normalised)', 'ours: peak memory, search (RSS / tensors)', 'runs: search · eval',
+      'ours: search device-days', 'ours: search GPU-days (normalised)', 'ours: search ms / iteration', 'ours: peak memory, search (RSS / tensors)',
+      'ours: val acc % super-net → derived', 'runs: search · eval',
       `paper: ${mlabel} ${unit}`, 'paper: params M', 'paper: MACs M', 'paper: search GPU-days', 'notes',
     ];
     out.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
@@ -292,7 +305,8 @@ export function renderMarkdown(report: Report): string {
       const cells = [
         `${r.label} (\`${r.rowId}\`)`, `**${r.verdict}**`,
         ourErrorCell(o), o.errorBest === undefined ? DASH : `${o.errorBest.toFixed(2)} (best of ${o.errorValues.length})`,
-        fixed(o.paramsM, 2), fixed(o.macsM, 0), sig(o.searchDeviceDays), sig(o.searchGpuDaysNormalised), mem, runs,
+        fixed(o.paramsM, 2), fixed(o.macsM, 0), sig(o.searchDeviceDays), sig(o.searchGpuDaysNormalised), fixed(o.searchMsPerStep, 0), mem,
+        o.supernetValAcc === undefined ? DASH : `${o.supernetValAcc.toFixed(1)} → ${fixed(o.derivedValAcc, 1)}`, runs,
         paperErrorCell(r.paper), targetList(r.paper.params), targetList(r.paper.macs), targetList(r.paper.searchGpuDays),
         notes.join('; ') || DASH,
       ];
@@ -337,6 +351,7 @@ export const CSV_COLUMNS = [
   'metric', 'ours_n', 'ours_error_mean', 'ours_error_sd', 'ours_error_best', 'ours_error_values', 'ours_ci95_low', 'ours_ci95_high',
   'ours_params_m', 'ours_macs_m', 'ours_search_device_days', 'ours_search_gpu_days_normalised', 'ours_reference_gpu', 'ours_device',
   'ours_search_wall_seconds', 'ours_search_peak_rss_bytes', 'ours_search_peak_tensor_bytes', 'ours_eval_peak_rss_bytes', 'ours_eval_peak_tensor_bytes',
+  'ours_search_ms_per_iteration', 'ours_supernet_val_acc', 'ours_derived_val_acc',
   'search_ok', 'search_failed', 'search_diverged', 'search_timeout', 'eval_ok', 'eval_failed', 'eval_diverged', 'eval_timeout',
   'paper_error', 'paper_error_sd', 'paper_error_n', 'paper_error_aggregate', 'paper_error_tolerance', 'paper_error_tag', 'paper_error_source',
   'paper_error_hardware', 'paper_error_other', 'paper_params_m', 'paper_macs_m', 'paper_search_gpu_days', 'deviations',
@@ -361,6 +376,7 @@ function csvRow(r: TableRow): CsvRow {
     ours_device: o.deviceClasses.join('; '), ours_search_wall_seconds: opt(o.searchWallSeconds),
     ours_search_peak_rss_bytes: opt(o.searchPeakRssBytes), ours_search_peak_tensor_bytes: opt(o.searchPeakTensorBytes),
     ours_eval_peak_rss_bytes: opt(o.evalPeakRssBytes), ours_eval_peak_tensor_bytes: opt(o.evalPeakTensorBytes),
+    ours_search_ms_per_iteration: opt(o.searchMsPerStep), ours_supernet_val_acc: opt(o.supernetValAcc), ours_derived_val_acc: opt(o.derivedValAcc),
     search_ok: r.status.search.ok, search_failed: r.status.search.failed, search_diverged: r.status.search.diverged, search_timeout: r.status.search.timeout,
     eval_ok: r.status.eval.ok, eval_failed: r.status.eval.failed, eval_diverged: r.status.eval.diverged, eval_timeout: r.status.eval.timeout,
     paper_error: opt(e?.value), paper_error_sd: opt(e?.sd), paper_error_n: opt(e?.n), paper_error_aggregate: e?.aggregate ?? '',
@@ -392,4 +408,34 @@ export async function writeTables(report: Report, dir: string, base: string): Pr
   await mkdir(dir, { recursive: true });
   for (const f of formats) await writeFileAtomic(paths[f], render(report, f));
   return paths;
+}
+
+/**
+ * A terminal-width summary: the rows of one suite as an aligned table, then one line per row of every other
+ * suite (what ran, or the command that would run it). The full tables are the Markdown / CSV / JSON files.
+ */
+export function renderConsole(report: Report, suite: string): string {
+  const rows = report.rows.filter((r) => r.suite === suite);
+  const head = ['row', 'verdict', 'error %', 'params M', 'search s', 'ms/iter', 'peak RSS', 'val acc % super→derived', 'runs'];
+  const body = rows.map((r) => {
+    const o = r.ours;
+    return [
+      r.rowId, r.verdict, ourErrorCell(o), fixed(o.paramsM, 2), fixed(o.searchWallSeconds, 0), fixed(o.searchMsPerStep, 0),
+      o.searchPeakRssBytes === undefined ? DASH : bytes(o.searchPeakRssBytes),
+      o.supernetValAcc === undefined ? DASH : `${o.supernetValAcc.toFixed(1)} → ${fixed(o.derivedValAcc, 1)}`,
+      r.run ? `${statusText(r.status.search)} · ${statusText(r.status.eval)}` : DASH,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
+  const others = report.rows.filter((r) => r.suite !== suite && r.run);
+  if (others.length > 0) {
+    out.push('', 'Other suites:');
+    for (const r of others) {
+      const paper = r.paper.error ? `paper ${shortTarget(r.paper.error)}` : 'no paper figure';
+      out.push(`  ${r.suite}/${r.rowId}: ${r.verdict} (${paper})${r.command ? ` — run with \`${r.command}\`` : ''}`);
+    }
+  }
+  return out.join('\n');
 }

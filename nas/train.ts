@@ -24,6 +24,8 @@ export interface LoopProgress {
 export interface LoopHooks {
   progress?(p: LoopProgress): void;
   sampleMemory?(): void;
+  /** Peak tensor bytes inside a step: the first step of every epoch runs under tf.profile and reports here. */
+  notePeakTensorBytes?(bytes: number): void;
   /** Save a checkpoint here after every epoch; resume from it when `resume` is set. */
   checkpointDir?: string;
   resume?: boolean;
@@ -48,6 +50,24 @@ function median(xs: number[]): number {
 }
 
 class Diverged extends Error {}
+
+/** Run a step, under tf.profile when a peak sink is given (its peakBytes is the in-step high-water mark). */
+async function profiled(sink: ((bytes: number) => void) | false | undefined, f: () => void): Promise<void> {
+  if (!sink) {
+    f();
+    return;
+  }
+  let error: unknown;
+  const info = await tf.profile(() => {
+    try {
+      f();
+    } catch (err) {
+      error = err;
+    }
+  });
+  if (error) throw error;
+  sink(info.peakBytes);
+}
 
 function checkFinite(v: number, what: string, epoch: number, step: number): void {
   if (!Number.isFinite(v)) throw new Diverged(`${what} became ${v} at epoch ${epoch} step ${step}`);
@@ -155,15 +175,18 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
         const train = toTensors(w.value);
         const val = toTensors(a.value);
         try {
-          method.beforeWeightStep(method.rng.child(`path-${epoch}-${step}`));
-          if (archOn) {
-            const al = method.archStep(val, train, lr);
-            checkFinite(al, 'architecture loss', epoch, step);
-            out.archLossTrace.push(al);
-          }
-          const loss = method.weightStep(train, lr);
-          out.lossTrace.push(loss);
-          checkFinite(loss, 'training loss', epoch, step);
+          const run = () => {
+            method.beforeWeightStep(method.rng.child(`path-${epoch}-${step}`));
+            if (archOn) {
+              const al = method.archStep(val, train, lr);
+              checkFinite(al, 'architecture loss', epoch, step);
+              out.archLossTrace.push(al);
+            }
+            const loss = method.weightStep(train, lr);
+            out.lossTrace.push(loss);
+            checkFinite(loss, 'training loss', epoch, step);
+          };
+          await profiled(step === 0 && hooks.notePeakTensorBytes, run);
         } finally {
           disposeBatch(train);
           disposeBatch(val);
@@ -270,6 +293,7 @@ export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: E
       for await (const b of it) {
         hooks.signal?.throwIfAborted();
         const ts = Date.now();
+        const profileThis = step === 0 && hooks.notePeakTensorBytes;
         const t = toTensors(b);
         const maskRng = rng.child(`drop-${epoch}-${step}`);
         const ctx: ForwardCtx = {
@@ -277,24 +301,26 @@ export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: E
           dropPath: { prob: dropProb, mask: (n) => tf.tensor1d(Array.from({ length: n }, () => (maskRng.uniform() < 1 - dropProb ? 1 : 0))) },
         };
         try {
-          const { value, grads } = tf.variableGrads(() => {
-            const o = net.forward(t.x, ctx);
-            let loss = crossEntropy(o.logits, t.y, cfg.labelSmoothing);
-            if (o.auxLogits) loss = tf.add(loss, tf.mul(crossEntropy(o.auxLogits, t.y, cfg.labelSmoothing), cfg.auxiliaryWeight)) as tf.Scalar;
-            return loss;
-          }, [...vars.values()]);
-          const loss = value.dataSync()[0];
-          value.dispose();
-          const named = Object.fromEntries([...vars].filter(([, v]) => grads[v.name]).map(([n, v]) => [n, grads[v.name]]));
-          out.lossTrace.push(loss);
-          if (!Number.isFinite(loss)) {
-            tf.dispose(Object.values(grads));
-            throw new Diverged(`training loss became ${loss} at epoch ${epoch} step ${step}`);
-          }
-          clipByGlobalNorm(named, cfg.weights.gradClip);
-          sgd.apply(named, lr);
-          tf.dispose(Object.values(named));
-          applyBnUpdates(ctx);
+          await profiled(profileThis, () => {
+            const { value, grads } = tf.variableGrads(() => {
+              const o = net.forward(t.x, ctx);
+              let loss = crossEntropy(o.logits, t.y, cfg.labelSmoothing);
+              if (o.auxLogits) loss = tf.add(loss, tf.mul(crossEntropy(o.auxLogits, t.y, cfg.labelSmoothing), cfg.auxiliaryWeight)) as tf.Scalar;
+              return loss;
+            }, [...vars.values()]);
+            const loss = value.dataSync()[0];
+            value.dispose();
+            const named = Object.fromEntries([...vars].filter(([, v]) => grads[v.name]).map(([n, v]) => [n, grads[v.name]]));
+            out.lossTrace.push(loss);
+            if (!Number.isFinite(loss)) {
+              tf.dispose(Object.values(grads));
+              throw new Diverged(`training loss became ${loss} at epoch ${epoch} step ${step}`);
+            }
+            clipByGlobalNorm(named, cfg.weights.gradClip);
+            sgd.apply(named, lr);
+            tf.dispose(Object.values(named));
+            applyBnUpdates(ctx);
+          });
         } finally {
           for (const [, u] of ctx.bnUpdates ?? []) u.dispose();
           disposeBatch(t);

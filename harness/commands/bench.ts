@@ -1,3 +1,264 @@
-import type { Command } from 'commander';
+// CLI: benchmarks.
+//   entrannas-bench bench [--filter <regex>] [--json] [--out FILE] [--time ms] [--iterations n] [--warmup n]
+//                         [--rounds n] [--backend B] [--list]
+//   entrannas-bench bench step --method M [--layers 5] [--channels 8] [--batch 16] [--image-size 32] [--steps 5]
+//                              [--warmup 2] [--micro-batch n] [--seed n] [--json] [--out FILE] [--backend B]
+// The bench JSON is what `history record --bench FILE` reads. Exit codes: 0 ok; 1 usage errors (commander) and
+// tensor leaks (the output is still written); 2 bad input (a filter that matches nothing, an engine config error).
+import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
+import { BACKEND_NAMES, initBackend, type BackendChoice, type BackendInfo } from '../../nas/backend.js';
+import { METHODS, type MethodName } from '../../nas/config.js';
+import { writeJsonAtomic } from '../atomic.js';
+import { collectEnv } from '../env.js';
+import { machineClass } from '../history.js';
+import { intOption } from '../options.js';
+import {
+  benchDefinitions,
+  compileFilter,
+  formatBenchTable,
+  formatStep,
+  leakProblems,
+  runBench,
+  runStep,
+  selectBenchmarks,
+  StepConfigError,
+  type BenchDefinition,
+  type BenchReport,
+  type StepDeps,
+  type StepReport,
+} from '../bench.js';
 
-export function register(_program: Command): void {}
+export const EXIT_OK = 0;
+export const EXIT_LEAK = 1;
+export const EXIT_INPUT = 2;
+
+export interface BenchIO {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const defaultIO: BenchIO = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+};
+
+/** Bad input (not bad usage): reported with exit code 2. */
+export class BenchInputError extends Error {
+  override name = 'BenchInputError';
+}
+
+export interface BenchDeps {
+  /** Benchmarks to choose from (default: all of harness/bench.ts). */
+  definitions?: readonly BenchDefinition[];
+  /** Backend initialisation (default nas/backend.ts initBackend). */
+  init?: (choice: BackendChoice) => Promise<BackendInfo>;
+}
+
+export interface BenchCommandOptions {
+  filter?: string;
+  json?: boolean;
+  out?: string;
+  time?: number;
+  iterations?: number;
+  warmup?: number;
+  rounds?: number;
+  backend?: BackendChoice;
+  list?: boolean;
+}
+
+/** What `bench` does; returns the exit code and the report (undefined with --list). */
+export async function benchCommand(
+  opts: BenchCommandOptions,
+  io: BenchIO = defaultIO,
+  deps: BenchDeps = {},
+): Promise<{ exitCode: number; report?: BenchReport }> {
+  const all = deps.definitions ?? benchDefinitions();
+  let selected: BenchDefinition[];
+  try {
+    selected = selectBenchmarks(all, opts.filter);
+  } catch (err) {
+    throw new BenchInputError(err instanceof Error ? err.message : String(err));
+  }
+  if (opts.list) {
+    io.out(selected.map((d) => `${d.name}  ${d.description}`).join('\n') + '\n');
+    return { exitCode: EXIT_OK };
+  }
+  const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto');
+  const env = collectEnv(info);
+  const total = selected.length;
+  const report = await runBench({
+    definitions: selected,
+    env,
+    timeMs: opts.time,
+    iterations: opts.iterations,
+    warmup: opts.warmup,
+    rounds: opts.rounds,
+    onProgress: (e) => {
+      if (e.phase === 'done' && e.result) {
+        const r = e.result;
+        io.err(`bench [${e.index + 1}/${total}${(opts.rounds ?? 1) > 1 ? ` round ${e.round}` : ''}] ${e.name}: ${r.median.toPrecision(4)} ms (n ${r.n})\n`);
+      }
+    },
+  });
+  if (opts.out) await writeJsonAtomic(opts.out, report);
+  io.out(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatBenchTable(report));
+  if (opts.out && !opts.json) io.out(`wrote ${opts.out}\n`);
+  const leaks = leakProblems(report.benchmarks);
+  for (const l of leaks) io.err(`bench: LEAK ${l}\n`);
+  return { exitCode: leaks.length ? EXIT_LEAK : EXIT_OK, report };
+}
+
+export interface StepCommandOptions {
+  method: MethodName;
+  layers: number;
+  channels: number;
+  batch: number;
+  imageSize: number;
+  steps: number;
+  warmup: number;
+  microBatch?: number;
+  seed?: number;
+  json?: boolean;
+  out?: string;
+  backend?: BackendChoice;
+}
+
+/** What `bench step` does. */
+export async function stepCommand(
+  opts: StepCommandOptions,
+  io: BenchIO = defaultIO,
+  deps: StepDeps & Pick<BenchDeps, 'init'> = {},
+): Promise<{ exitCode: number; report: StepReport }> {
+  const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto');
+  const env = collectEnv(info);
+  let report: StepReport;
+  try {
+    report = runStep(
+      {
+        method: opts.method, layers: opts.layers, channels: opts.channels, batch: opts.batch, imageSize: opts.imageSize,
+        steps: opts.steps, warmup: opts.warmup, microBatch: opts.microBatch, seed: opts.seed,
+      },
+      {
+        now: deps.now,
+        onStep: (i, ms, warm) => {
+          deps.onStep?.(i, ms, warm);
+          io.err(`bench step ${opts.method}: ${warm ? 'warm-up' : 'step'} ${warm ? i + 1 : i + 1 - opts.warmup}: ${ms.toFixed(0)} ms\n`);
+        },
+      },
+    );
+  } catch (err) {
+    // Sizes the engine refuses (odd channels, too few cells for Engine cells, ...) are bad input; errors while
+    // stepping (out of memory, engine bugs) are not.
+    if (err instanceof StepConfigError) throw new BenchInputError(err.message);
+    throw err;
+  }
+  report = { ...report, machineClass: machineClass(env), env };
+  if (opts.out) await writeJsonAtomic(opts.out, report);
+  io.out(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatStep(report));
+  if (report.leakedTensors !== 0) {
+    io.err(`bench step: LEAK ${report.leakedTensors} tensor(s) still alive after the measured steps\n`);
+    return { exitCode: EXIT_LEAK, report };
+  }
+  return { exitCode: EXIT_OK, report };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function parseFilter(v: string): string {
+  try {
+    compileFilter(v);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
+  return v;
+}
+
+function parseTime(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`--time must be a non-negative number of milliseconds, got "${v}"`);
+  return n;
+}
+
+/** Flags that `bench` and `bench step` both define. */
+const SHARED_FLAGS = ['json', 'out', 'warmup', 'backend'] as const;
+
+/**
+ * The step's flags. The root program does not use positional options, so commander hands every flag after
+ * `bench step` that `bench` also defines (--json, --out, --warmup, --backend) to `bench`: take those from the
+ * parent when they were given on the command line, and refuse `bench`-only flags (--time, --filter, ...).
+ */
+export function stepFlags(cmd: Command, own: StepCommandOptions): StepCommandOptions {
+  const parent = cmd.parent;
+  if (!parent) return own;
+  const out: StepCommandOptions = { ...own };
+  const given = Object.keys(parent.opts()).filter((k) => parent.getOptionValueSource(k) === 'cli');
+  const foreign = given.filter((k) => !(SHARED_FLAGS as readonly string[]).includes(k));
+  if (foreign.length) {
+    const flags = foreign.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
+    throw new Error(`${flags.join(', ')} ${flags.length === 1 ? 'is an option' : 'are options'} of \`bench\`, not of \`bench step\``);
+  }
+  for (const k of given) (out as unknown as Record<string, unknown>)[k] = parent.getOptionValue(k);
+  return out;
+}
+
+async function act<T extends { exitCode: number }>(cmd: Command, io: BenchIO, run: () => Promise<T>): Promise<void> {
+  try {
+    process.exitCode = (await run()).exitCode;
+  } catch (err) {
+    if (!(err instanceof BenchInputError)) throw err;
+    const where = cmd.parent?.name() === 'bench' ? `bench ${cmd.name()}` : cmd.name();
+    io.err(`entrannas-bench ${where}: ${err.message}\n`);
+    throw new CommanderError(EXIT_INPUT, 'entrannas.input', err.message);
+  }
+}
+
+export function register(program: Command, io: BenchIO = defaultIO, deps: BenchDeps & StepDeps = {}): void {
+  const bench = program
+    .command('bench')
+    .description(
+      'Micro-benchmarks (tinybench): forward + backward of each candidate op, one cell of each kind, and one search ' +
+        'iteration per method at a small fixed size. Warm-up first; tensors are counted per benchmark (a leak exits 1). ' +
+        '--json output is what `history record --bench` reads. See also `bench step`.',
+    )
+    .option('--filter <regex>', 'run only benchmarks whose name matches (e.g. "^op/", "search/entrannas")', parseFilter)
+    .option('--json', 'print the results as JSON instead of a table')
+    .option('--out <file>', 'also write the JSON to this file (atomically)')
+    .option('--time <ms>', 'minimum sampling time per benchmark and round', parseTime, 500)
+    .option('--iterations <n>', "minimum samples per benchmark and round (default: each benchmark's own, 5–10)", intOption('--iterations', 1))
+    .option('--warmup <n>', "warm-up iterations per benchmark (default: each benchmark's own, 2–5)", intOption('--warmup', 0))
+    .option('--rounds <n>', 'run everything n times (fresh setup each time) and pool the samples', intOption('--rounds', 1), 1)
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))
+    .option('--list', 'list the (filtered) benchmark names and exit')
+    .action(async function (this: Command, opts: BenchCommandOptions) {
+      await act(this, io, () => benchCommand(opts, io, deps));
+    });
+
+  bench
+    .command('step')
+    .description(
+      'Time full super-net steps (α step when the method has one, then the weight step) on random 3-channel data ' +
+        'at the given size; prints msPerStep (median of --steps after --warmup), peakRssMB and peakTensorMB (MiB). ' +
+        "The paper's search size is --layers 8 --channels 16 --batch 64.",
+    )
+    .addOption(new Option('--method <name>', 'search method').choices([...METHODS]).makeOptionMandatory())
+    .option('--layers <n>', 'cells', intOption('--layers', 1), 5)
+    .option('--channels <n>', 'initial channels C', intOption('--channels', 1), 8)
+    .option('--batch <n>', 'batch size', intOption('--batch', 1), 16)
+    .option('--image-size <n>', 'image side (square, 3 channels)', intOption('--image-size', 1), 32)
+    .option('--steps <n>', 'measured steps', intOption('--steps', 1), 5)
+    .option('--warmup <n>', 'warm-up steps (not measured)', intOption('--warmup', 0), 2)
+    .option('--micro-batch <n>', 'split each batch into micro-batches with gradient accumulation (0 = off)', intOption('--micro-batch', 0))
+    .option('--seed <n>', 'seed of the weights and data', intOption('--seed', 0), 0)
+    .option('--json', 'print the result as JSON')
+    .option('--out <file>', 'also write the JSON to this file (atomically)')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))
+    .action(async function (this: Command, opts: StepCommandOptions) {
+      let flags: StepCommandOptions;
+      try {
+        flags = stepFlags(this, opts);
+      } catch (err) {
+        this.error(`error: ${err instanceof Error ? err.message : String(err)}`); // usage error: exit 1
+      }
+      await act(this, io, () => stepCommand(flags, io, deps));
+    });
+}

@@ -25,6 +25,7 @@ import {
   type RunnableSuite,
   type RunSummary,
 } from '../runner.js';
+import { renderConsole } from '../tables.js';
 import { reportCommand } from './report.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -103,10 +104,15 @@ export async function loadSuiteForRun(nameOrPath: string): Promise<LoadedForRun>
 // ==== TABLES CALL SITE: the one place where `run` writes tables (harness/tables.ts through `report`) ====
 // Called once after the runs finish (not after an interrupted run). Returns the files it wrote. Runnable-suite
 // files (fixtures) have no targets and get no tables.
-async function writeTablesAfterRun(resultsDir: string, loaded: LoadedForRun, suiteArg: string): Promise<string[]> {
-  if (!loaded.suite) return [];
-  const out = await reportCommand({ results: resultsDir, suite: suiteArg });
-  return [out.written.md, out.written.csv, out.written.json];
+/** Writes the suite's tables and the all-suites tables; returns the console summary and the files written. */
+async function writeTablesAfterRun(resultsDir: string, loaded: LoadedForRun, suiteArg: string): Promise<{ text: string; files: string[] }> {
+  if (!loaded.suite) return { text: '', files: [] };
+  const mine = await reportCommand({ results: resultsDir, suite: suiteArg });
+  const all = await reportCommand({ results: resultsDir });
+  return {
+    text: renderConsole(all.report, mine.report.suites[0].name),
+    files: [mine.written.md, mine.written.csv, mine.written.json, all.written.md, all.written.csv, all.written.json],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -179,7 +185,9 @@ export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: R
     say(formatSummary(suite.name, resultsDir, summary));
     if (summary.interrupted) return 130;
     try {
-      for (const f of await writeTablesAfterRun(resultsDir, loaded, suiteArg)) say(`table: ${f}`);
+      const tables = await writeTablesAfterRun(resultsDir, loaded, suiteArg);
+      if (tables.text) say(`\n${tables.text}\n`);
+      for (const f of tables.files) say(`table: ${f}`);
     } catch (err) {
       say(`tables: not written: ${err instanceof Error ? err.message : String(err)} (the records are complete; run \`report\`)`);
     }
@@ -245,6 +253,7 @@ export async function runPhaseChild(o: PhaseChildOptions): Promise<number> {
     outDir: o.outDir,
     resume: o.resume,
     sampleMemory: () => meter.sample(),
+    notePeakTensorBytes: (b: number) => meter.notePeakTensorBytes(b),
     progress(p: Progress) {
       meter.sample();
       const now = Date.now();

@@ -27,7 +27,7 @@ export interface SizeFlags {
 }
 
 /** SearchConfig from the method's defaults plus the size flags (only the flags given override). */
-export function searchConfigFromFlags(method: MethodName, f: SizeFlags & { warmup?: number; nodes?: number; noSharing?: boolean; lr?: number; archLr?: number }): SearchConfig {
+export function searchConfigFromFlags(method: MethodName, f: SizeFlags & { warmup?: number; nodes?: number; noSharing?: boolean; lr?: number; archLr?: number; tauEnd?: number }): SearchConfig {
   const o: SearchOverrides = {
     data: { dataset: f.dataset, dataDir: f.dataDir, imageSize: f.imageSize, trainLimit: f.subset },
     epochs: f.epochs, layers: f.layers, channels: f.channels, batchSize: f.batch, stepsPerEpoch: f.stepsPerEpoch,
@@ -36,6 +36,7 @@ export function searchConfigFromFlags(method: MethodName, f: SizeFlags & { warmu
     entrannas: f.noSharing ? { featureSharing: false } : undefined,
     weights: f.lr !== undefined ? { lr: f.lr } : undefined,
     arch: f.archLr !== undefined ? { lr: f.archLr } : undefined,
+    temperature: f.tauEnd !== undefined ? { end: f.tauEnd } : undefined,
   };
   return merge(defaultSearchConfig(method, f.seed), o);
 }
@@ -48,6 +49,7 @@ export function consoleContext(outDir: string, resume: boolean, label: string): 
     outDir, resume, peakTensorBytes: 0,
     progress: (p: Parameters<PhaseContext['progress']>[0]) => reporter.update(label, p),
     sampleMemory: () => { ctx.peakTensorBytes = Math.max(ctx.peakTensorBytes, tf.memory().numBytes); },
+    notePeakTensorBytes: (b: number) => { ctx.peakTensorBytes = Math.max(ctx.peakTensorBytes, b); },
     close: () => { reporter.finish(label, 'done'); reporter.close(); },
   };
   return ctx;
@@ -82,7 +84,8 @@ export function register(program: Command): void {
     .option('--no-sharing', 'EnTranNAS: switch feature sharing off (ablation)')
     .option('--lr <x>', 'weight learning rate', floatOption('--lr'))
     .option('--arch-lr <x>', 'architecture learning rate', floatOption('--arch-lr'))
-    .action(async (o: SizeFlags & { method: MethodName; warmup?: number; nodes?: number; sharing?: boolean; lr?: number; archLr?: number }) => {
+    .option('--tau-end <x>', 'anneal the softmax temperature linearly from 1 to x over the search', floatOption('--tau-end'))
+    .action(async (o: SizeFlags & { method: MethodName; warmup?: number; nodes?: number; sharing?: boolean; lr?: number; archLr?: number; tauEnd?: number }) => {
       const cfg = searchConfigFromFlags(o.method, { ...o, noSharing: o.sharing === false });
       const info = await initBackend(o.backend);
       console.error(describeBackend(info));
@@ -99,6 +102,7 @@ export function register(program: Command): void {
       console.log(JSON.stringify({
         genotype: path.join(outDir, 'genotype.json'), search: path.join(outDir, 'search.json'),
         supernetValAcc: s.supernetValAcc, derivedValAcc: s.derivedValAcc, msPerStep: res.msPerStep, steps: res.steps,
+        peakTensorMB: +(ctx.peakTensorBytes / 2 ** 20).toFixed(1), peakRssMB: +(process.resourceUsage().maxRSS / 1024).toFixed(0),
       }));
     });
 }
