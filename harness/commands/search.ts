@@ -30,6 +30,7 @@ export interface SizeFlags {
 export function searchConfigFromFlags(method: MethodName, f: SizeFlags & { warmup?: number; nodes?: number; noSharing?: boolean; lr?: number; archLr?: number; tauEnd?: number }): SearchConfig {
   const o: SearchOverrides = {
     data: { dataset: f.dataset, dataDir: f.dataDir, imageSize: f.imageSize, trainLimit: f.subset },
+    stem: f.dataset === 'imagenet' ? 'imagenet' : undefined,
     epochs: f.epochs, layers: f.layers, channels: f.channels, batchSize: f.batch, stepsPerEpoch: f.stepsPerEpoch,
     archWarmupEpochs: f.warmup,
     space: f.nodes ? { nodes: f.nodes } : undefined,
