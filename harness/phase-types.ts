@@ -1,16 +1,11 @@
 // What the runner hands a child process (PhaseSpec) and what the phase hands back (PhaseOutcome).
 import type { BackendChoice } from '../nas/backend.js';
 import type { EvalConfig, SearchConfig } from '../nas/config.js';
+import type { LoopProgress } from '../nas/train.js';
 import type { EvalResult, Phase, SearchResult } from './record.js';
 
-export interface Progress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  stepsPerEpoch: number;
-  loss: number;
-  etaSeconds?: number;
-}
+/** The training loops' progress report (epoch counted from 0, step = steps done in the epoch). */
+export type Progress = LoopProgress;
 
 export interface PhaseContext {
   /** Called at least once per epoch and every few steps. */
