@@ -20,18 +20,10 @@ import {
 } from '../harness/history.js';
 import type { EnvProvenance } from '../harness/record.js';
 import { EXIT_INPUT, EXIT_OK, EXIT_REGRESSION, register, runCompare, type CommandIO } from '../harness/commands/compare.js';
+import { Rng } from '../nas/rng.js';
 
-// --- a tiny seeded generator (mulberry32 + Box–Muller): tests never use Math.random -------------------------------
-function seeded(seed: number): { uniform(): number; normal(): number } {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { uniform, normal: () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform()) };
-}
+/** Seeded noise for constructed samples (the project's Rng: tests never use Math.random). */
+const seeded = (seed: number): Rng => new Rng(seed);
 /** n samples around `level` with relative Gaussian noise. */
 function noisy(seed: number, n: number, level: number, rel: number): number[] {
   const r = seeded(seed);

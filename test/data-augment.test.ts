@@ -6,6 +6,7 @@ import {
 } from '../nas/data/augment.js';
 import { ArrayStore, MemorySplit } from '../nas/data/memory.js';
 import type { Batch } from '../nas/data/types.js';
+import { collect } from './helpers/async.js';
 
 const ID = { mean: [0], std: [1] };
 
@@ -17,12 +18,6 @@ function geo(src: number[], H: number, W: number, C: number, p: AugParams | null
   const out = new Float32Array(H * W * C);
   geometricInto(Uint8Array.from(src), H, W, C, out, 0, p);
   return Array.from(out, (v) => Math.round(v * 255));
-}
-
-async function collect(it: AsyncGenerator<Batch>): Promise<Batch[]> {
-  const out: Batch[] = [];
-  for await (const b of it) out.push(b);
-  return out;
 }
 
 describe('data: augmentation', () => {

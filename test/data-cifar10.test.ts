@@ -13,6 +13,7 @@ import { CIFAR10_NORM, CIFAR10_TEST_FILES, CIFAR10_TRAIN_FILES, fetchCifar10, lo
 import { loadDataset } from '../nas/data/index.js';
 import { extractTar } from '../nas/data/tar.js';
 import type { Batch } from '../nas/data/types.js';
+import { collect, rejects } from './helpers/async.js';
 
 /** n records with label (seed + r) % 10 and pixel bytes (r·7 + p·13 + seed) mod 256, CHW planar. */
 function records(n: number, seed: number): { buf: Buffer; labels: number[]; pixels: (r: number, p: number, c: number) => number } {
@@ -30,23 +31,6 @@ function records(n: number, seed: number): { buf: Buffer; labels: number[]; pixe
 function writeCifar(dir: string, perFile = 20): void {
   mkdirSync(dir, { recursive: true });
   [...CIFAR10_TRAIN_FILES, ...CIFAR10_TEST_FILES].forEach((f, k) => writeFileSync(join(dir, f), records(perFile, k).buf));
-}
-
-async function collect(it: AsyncGenerator<Batch>): Promise<Batch[]> {
-  const out: Batch[] = [];
-  for await (const b of it) out.push(b);
-  return out;
-}
-
-async function rejects(p: Promise<unknown>, ...patterns: RegExp[]): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    const m = (err as Error).message;
-    for (const re of patterns) assert.match(m, re);
-    return m;
-  }
-  throw new Error(`expected a rejection matching ${patterns.join(' ')}`);
 }
 
 /** A minimal ustar header + data writer (for hand-made archives: unsafe paths, truncation). */

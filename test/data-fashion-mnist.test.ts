@@ -9,12 +9,7 @@ import {
 } from '../nas/data/fashion-mnist.js';
 import { loadDataset, searchSplits } from '../nas/data/index.js';
 import type { Batch } from '../nas/data/types.js';
-
-async function collect(it: AsyncGenerator<Batch>): Promise<Batch[]> {
-  const out: Batch[] = [];
-  for await (const b of it) out.push(b);
-  return out;
-}
+import { collect } from './helpers/async.js';
 
 describe('data: Fashion-MNIST (real data)', function () {
   this.timeout(60000);

@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { loadIdx, loadMnist, parseIdx } from '../nas/data/idx.js';
 import { loadDataset } from '../nas/data/index.js';
 import type { Batch } from '../nas/data/types.js';
+import { collect, rejects } from './helpers/async.js';
 
 function idx(type: number, dims: number[], data: Uint8Array | number[]): Buffer {
   const h = Buffer.alloc(4 + 4 * dims.length);
@@ -26,23 +27,6 @@ function writeSet(dir: string, n: number, nTest: number, H = 5, W = 4, C = 1, la
   wr('train-labels-idx1-ubyte', idx(8, [n], Array.from({ length: n }, (_, i) => labelOf(i))));
   wr(`t10k-images-idx${C === 1 ? 3 : 4}-ubyte`, idx(8, [nTest, ...imgDims], Array.from({ length: nTest * per }, (_, i) => (i * 5 + 1) % 256)));
   wr('t10k-labels-idx1-ubyte', idx(8, [nTest], Array.from({ length: nTest }, (_, i) => labelOf(i + 1))));
-}
-
-async function collect(it: AsyncGenerator<Batch>): Promise<Batch[]> {
-  const out: Batch[] = [];
-  for await (const b of it) out.push(b);
-  return out;
-}
-
-async function rejects(p: Promise<unknown>, ...patterns: RegExp[]): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    const m = (err as Error).message;
-    for (const re of patterns) assert.match(m, re);
-    return m;
-  }
-  throw new Error(`expected a rejection matching ${patterns.join(' ')}`);
 }
 
 describe('data: IDX files', function () {

@@ -9,6 +9,7 @@ import { loadDataset, searchSplits } from '../nas/data/index.js';
 import { evalGeometry, IMAGENET_NORM, ImageFolderSplit, loadImageNet, randomResizedCropBox } from '../nas/data/imagenet.js';
 import { Rng } from '../nas/rng.js';
 import type { Batch, DataConfig } from '../nas/data/index.js';
+import { collect, rejects } from './helpers/async.js';
 
 const COLOURS: [number, number, number][] = [[200, 30, 40], [20, 180, 60], [40, 60, 220]];
 
@@ -27,23 +28,6 @@ async function makeTree(root: string, nTrain: number, nVal = 2): Promise<void> {
     }
   }
   writeFileSync(join(root, 'train', 'n00000000', 'notes.txt'), 'not an image, ignored');
-}
-
-async function collect(it: AsyncGenerator<Batch>): Promise<Batch[]> {
-  const out: Batch[] = [];
-  for await (const b of it) out.push(b);
-  return out;
-}
-
-async function rejects(p: Promise<unknown>, ...patterns: RegExp[]): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    const m = (err as Error).message;
-    for (const re of patterns) assert.match(m, re);
-    return m;
-  }
-  throw new Error(`expected a rejection matching ${patterns.join(' ')}`);
 }
 
 function pixel(b: Batch, i: number, y: number, x: number): number[] {

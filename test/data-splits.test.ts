@@ -4,12 +4,7 @@ import { loadDataset, searchSplits, type Batch, type DataConfig, type LoadedData
 import { balancedSubset, perClassSubsets, portionSplit } from '../nas/data/splits.js';
 import { MemorySplit } from '../nas/data/memory.js';
 import { Rng } from '../nas/rng.js';
-
-async function collect(it: AsyncGenerator<Batch>): Promise<Batch[]> {
-  const out: Batch[] = [];
-  for await (const b of it) out.push(b);
-  return out;
-}
+import { collect } from './helpers/async.js';
 
 const idxs = (bs: Batch[]): number[] => bs.flatMap((b) => Array.from(b.indices));
 

@@ -9,17 +9,10 @@ import { findSteps, fitSteps, noiseScale } from '../harness/steps.js';
 import { HISTORY_SCHEMA_VERSION, machineClass, sampleSet, writeHistoryEntry, type HistoryEntry } from '../harness/history.js';
 import type { EnvProvenance } from '../harness/record.js';
 import { runSteps } from '../harness/commands/compare.js';
+import { Rng } from '../nas/rng.js';
 
-function seeded(seed: number): { uniform(): number; normal(): number } {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { uniform, normal: () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform()) };
-}
+/** Seeded noise for constructed samples (the project's Rng: tests never use Math.random). */
+const seeded = (seed: number): Rng => new Rng(seed);
 
 /** A nightly series of `n` medians around `level`, multiplied by `factor` from index `at` on, with relative noise. */
 function series(seed: number, n: number, level: number, rel: number, at = n, factor = 1): number[] {
