@@ -14,8 +14,10 @@
 // Names are the history keys: change a configuration and the name must change with it (the constants below).
 //
 // Each benchmark is set up, warmed up (tinybench warm-up iterations, not timed into the samples), sampled, and
-// disposed, one at a time. tf.memory().numTensors is read after the warm-up and after sampling: a difference is
-// a per-iteration leak and is reported (the command fails). Setup/dispose leaks are reported the same way.
+// disposed, one at a time. Live non-variable tensors are counted after the warm-up and after sampling: a
+// difference is a per-iteration leak and is reported (the command exits 1). Variables that appear meanwhile are
+// optimiser slots created lazily (a derived path reaching an op for the first time) and are only reported.
+// Tensors left after dispose (setup's own leaks) are reported too. At most 100 samples are kept per benchmark.
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { Bench } from 'tinybench';
@@ -352,7 +354,10 @@ export interface BenchResult {
   group: BenchGroup;
   unit: 'ms';
   better: 'lower';
-  /** Latency of each sampled iteration (ms), after warm-up, pooled over rounds. */
+  /**
+   * Latency of sampled iterations (ms, to 0.1 µs), after warm-up, pooled over rounds; at most maxSamples of
+   * them, evenly spaced in run order. median, moe, mean, min, max and n describe these samples.
+   */
   samples: number[];
   median: number;
   /** tinybench's margin of error: half-width of the 95% interval of the mean, in ms (history's `moe`). */
@@ -363,6 +368,8 @@ export interface BenchResult {
   min: number;
   max: number;
   n: number;
+  /** Iterations measured (before thinning to maxSamples). */
+  measured: number;
   warmup: number;
   rounds: number;
   /**
@@ -387,6 +394,8 @@ export interface BenchOptions {
   warmup?: number;
   /** Rounds: run every selected benchmark this many times (fresh setup each time) and pool the samples. */
   rounds?: number;
+  /** Samples kept per benchmark (evenly spaced in run order), so history entries stay small. Default 100. */
+  maxSamples?: number;
   /** Called when a benchmark starts and ends (progress on stderr). */
   onProgress?: (event: { phase: 'start' | 'done'; name: string; index: number; total: number; round: number; result?: BenchResult }) => void;
 }
@@ -410,9 +419,11 @@ export interface BenchReport {
   startedAt: string;
   finishedAt: string;
   wallSeconds: number;
-  options: { timeMs: number; iterations?: number; warmup?: number; rounds: number; filter?: string };
+  options: { timeMs: number; iterations?: number; warmup?: number; rounds: number; maxSamples: number; filter?: string };
   benchmarks: BenchResult[];
 }
+
+export const DEFAULT_MAX_SAMPLES = 100;
 
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) throw new Error('median of no samples');
@@ -504,6 +515,9 @@ export async function runBenchmarks(defs: readonly BenchDefinition[], options: B
   if (options.iterations !== undefined && !(Number.isInteger(options.iterations) && options.iterations >= 1)) {
     throw new Error(`iterations must be a positive integer (got ${options.iterations})`);
   }
+  if (options.maxSamples !== undefined && !(Number.isInteger(options.maxSamples) && options.maxSamples >= 2)) {
+    throw new Error(`maxSamples must be an integer ≥ 2 (got ${options.maxSamples})`);
+  }
   if (options.warmup !== undefined && !(Number.isInteger(options.warmup) && options.warmup >= 0)) {
     throw new Error(`warmup must be a non-negative integer (got ${options.warmup})`);
   }
@@ -526,28 +540,42 @@ export async function runBenchmarks(defs: readonly BenchDefinition[], options: B
   return defs.map((def, i) => toResult(def, pooled[i], rounds, options));
 }
 
+/** Round a latency to 0.1 µs (timers resolve about 1 µs): keeps the JSON small without losing anything real. */
+function roundMs(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}
+
+/** At most `max` samples, evenly spaced in run order (every k-th): a fair subsample of a long run. */
+export function thinSamples(xs: readonly number[], max: number): number[] {
+  if (xs.length <= max) return [...xs];
+  return Array.from({ length: max }, (_, i) => xs[Math.floor((i * xs.length) / max)]);
+}
+
 function toResult(
   def: BenchDefinition,
   p: { samples: number[]; moes: number[]; leak: number; newVars: number; disposeLeak: number; info?: Record<string, unknown> },
   rounds: number,
   options: BenchOptions,
 ): BenchResult {
-  const m = mean(p.samples);
-  // One round: tinybench's own moe. Pooled rounds: the same t-interval over the pooled samples.
-  const moe = p.moes.length === 1 ? p.moes[0] : tMoe(p.samples);
+  const max = options.maxSamples ?? DEFAULT_MAX_SAMPLES;
+  const kept = thinSamples(p.samples, max).map(roundMs);
+  const m = mean(kept);
+  // One round, nothing thinned: tinybench's own moe. Otherwise the same t-interval over the kept samples.
+  const moe = p.moes.length === 1 && kept.length === p.samples.length ? p.moes[0] : tMoe(kept);
   return {
     name: def.name,
     group: def.group,
     unit: 'ms',
     better: 'lower',
-    samples: p.samples,
-    median: median(p.samples),
+    samples: kept,
+    median: median(kept),
     moe,
     rme: m > 0 ? (100 * moe) / m : 0,
     mean: m,
-    min: Math.min(...p.samples),
-    max: Math.max(...p.samples),
-    n: p.samples.length,
+    min: Math.min(...kept),
+    max: Math.max(...kept),
+    n: kept.length,
+    measured: p.samples.length,
     warmup: options.warmup ?? def.warmup,
     rounds,
     leakedTensorsPerIteration: p.leak,
@@ -597,6 +625,7 @@ export async function runBench(o: RunBenchOptions): Promise<BenchReport> {
       ...(o.iterations !== undefined ? { iterations: o.iterations } : {}),
       ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
       rounds: o.rounds ?? 1,
+      maxSamples: o.maxSamples ?? DEFAULT_MAX_SAMPLES,
       ...(o.filter ? { filter: o.filter } : {}),
     },
     benchmarks,
@@ -624,7 +653,7 @@ export function formatBenchTable(report: Pick<BenchReport, 'benchmarks' | 'machi
     r.name,
     fmtMs(r.median),
     `${r.rme.toFixed(1)}%`,
-    String(r.n),
+    r.measured > r.n ? `${r.n} of ${r.measured}` : String(r.n),
     fmtMs(r.min),
     fmtMs(r.max),
     r.leakedTensorsPerIteration || r.leakedTensorsOnDispose ? `${r.leakedTensorsPerIteration}/it, ${r.leakedTensorsOnDispose} kept` : '-',

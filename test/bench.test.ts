@@ -14,7 +14,7 @@ import { packageDir } from '../harness/env.js';
 import { buildHistoryEntry, machineClass, readHistoryEntry } from '../harness/history.js';
 import { compare } from '../harness/compare.js';
 import { runRecord } from '../harness/commands/compare.js';
-import { benchDefinitions, median, runBenchmarks, selectBenchmarks, type BenchDefinition, type BenchReport, type StepReport } from '../harness/bench.js';
+import { benchDefinitions, median, runBenchmarks, selectBenchmarks, thinSamples, type BenchDefinition, type BenchReport, type StepReport } from '../harness/bench.js';
 import { benchCommand, register, stepCommand, type BenchIO } from '../harness/commands/bench.js';
 import { useBackend } from './helpers/backend.js';
 
@@ -86,6 +86,7 @@ describe('bench', function () {
         assert.equal(b.unit, 'ms');
         assert.ok(b.samples.length >= 3 && b.samples.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0), `${b.name} samples`);
         assert.equal(b.n, b.samples.length);
+        assert.ok(b.measured >= b.n && b.n <= 100, 'at most 100 samples kept by default');
         assert.equal(b.median, median(b.samples));
         assert.ok(b.moe >= 0 && b.rme >= 0);
         assert.equal(b.leakedTensorsPerIteration, 0, `${b.name} leaks`);
@@ -161,7 +162,18 @@ describe('bench', function () {
       assert.equal(r.rounds, 3);
       assert.equal(r.n, r.samples.length);
       assert.ok(r.n >= 12, `3 rounds of at least 4 samples, got ${r.n}`);
-      assert.equal(calls, r.n, 'no warm-up calls with --warmup 0');
+      assert.equal(r.measured, r.n, 'nothing thinned below 100 samples');
+      assert.equal(calls, r.measured, 'no warm-up calls with --warmup 0');
+    });
+
+    it('keeps at most maxSamples samples, evenly spaced in run order, and describes those', async () => {
+      assert.deepEqual(thinSamples([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 5), [0, 2, 4, 6, 8]);
+      assert.deepEqual(thinSamples([3, 1], 5), [3, 1]);
+      const [r] = await runBenchmarks([def('many', () => undefined)], { timeMs: 0, iterations: 300, warmup: 0, maxSamples: 50 });
+      assert.equal(r.n, 50);
+      assert.equal(r.samples.length, 50);
+      assert.ok(r.measured >= 300);
+      assert.equal(r.median, median(r.samples));
     });
   });
 
@@ -253,6 +265,7 @@ describe('bench', function () {
       await usage(['bench', '--time', '-5'], /--time must be a non-negative number/);
       await usage(['bench', '--iterations', '0'], /--iterations must be an integer ≥ 1/);
       await usage(['bench', '--rounds', '1.5'], /--rounds must be an integer ≥ 1/);
+      await usage(['bench', '--max-samples', '1'], /--max-samples must be an integer ≥ 2/);
       await usage(['bench', '--backend', 'tpu'], /Allowed choices are auto, tensorflow-gpu/);
     });
 

@@ -62,6 +62,7 @@ export interface BenchCommandOptions {
   iterations?: number;
   warmup?: number;
   rounds?: number;
+  maxSamples?: number;
   backend?: BackendChoice;
   list?: boolean;
 }
@@ -93,6 +94,7 @@ export async function benchCommand(
     iterations: opts.iterations,
     warmup: opts.warmup,
     rounds: opts.rounds,
+    maxSamples: opts.maxSamples,
     onProgress: (e) => {
       if (e.phase === 'done' && e.result) {
         const r = e.result;
@@ -227,6 +229,7 @@ export function register(program: Command, io: BenchIO = defaultIO, deps: BenchD
     .option('--iterations <n>', "minimum samples per benchmark and round (default: each benchmark's own, 5–10)", intOption('--iterations', 1))
     .option('--warmup <n>', "warm-up iterations per benchmark (default: each benchmark's own, 2–5)", intOption('--warmup', 0))
     .option('--rounds <n>', 'run everything n times (fresh setup each time) and pool the samples', intOption('--rounds', 1), 1)
+    .option('--max-samples <n>', 'samples kept per benchmark, evenly spaced in run order (keeps history entries small)', intOption('--max-samples', 2), 100)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))
     .option('--list', 'list the (filtered) benchmark names and exit')
     .action(async function (this: Command, opts: BenchCommandOptions) {
