@@ -43,6 +43,11 @@ export type CellMode =
       active?: boolean[][];
       /** PC-DARTS edge normalisation: a weight per edge. */
       edgeScale?: tf.Tensor1D;
+      /**
+       * The weights get no gradient in this pass (weight steps): they are read as constants, which spares keeping
+       * every op output for an α gradient nobody asks for. Default false.
+       */
+      constWeights?: boolean;
     }
   | { kind: 'derived'; nodes: DerivedPair[][] };
 
@@ -133,9 +138,27 @@ export class SearchCell {
       const mixed = parts.length ? (tf.addN(parts) as tf.Tensor4D) : (tf.zeros([bn, bh, bw, xin.shape[3]]) as tf.Tensor4D);
       return channelShuffle(tf.concat([mixed, bypass], 3), pc);
     };
+    // Mixed nodes without partial channels or edge scales are one weighted sum over all (input, op) terms.
+    const fused = mode.kind === 'mixed' && pc === 1 && !mode.edgeScale;
+    let rows: tf.Tensor1D[] | undefined;
     for (let j = 0; j < nodes; j++) {
       const terms: tf.Tensor4D[] = [];
-      if (mode.kind === 'derived') {
+      if (mode.kind === 'mixed' && fused) {
+        const ys: tf.Tensor4D[] = [];
+        const index: number[] = [];
+        const opCount = mode.weights.shape[1];
+        for (let i = 0; i < j + 2; i++) {
+          const e = edgeIndex(j, i);
+          for (let k = 0; k < this.ops.length; k++) {
+            if (this.ops[k] === 'none' || (mode.active && !mode.active[e][k])) continue;
+            const y = evalOp(j, i, k, states[i]);
+            if (!y) continue;
+            ys.push(y);
+            index.push(e * opCount + k);
+          }
+        }
+        if (ys.length) terms.push(K.weightedSum(ys, mode.weights, index, mode.constWeights));
+      } else if (mode.kind === 'derived') {
         if (pc === 1) {
           for (const [k, i] of mode.nodes[j]) {
             const y = evalOp(j, i, k, states[i]);
@@ -150,7 +173,7 @@ export class SearchCell {
           }
         }
       } else {
-        const rows = tf.unstack(mode.weights) as tf.Tensor1D[];
+        rows ??= tf.unstack(mode.weights) as tf.Tensor1D[];
         for (let i = 0; i < j + 2; i++) {
           const e = edgeIndex(j, i);
           const wk = tf.unstack(rows[e]);
@@ -178,7 +201,7 @@ export class SearchCell {
         states.push(terms.length === 1 ? terms[0] : (tf.addN(terms) as tf.Tensor4D));
       }
     }
-    return tf.concat(states.slice(2), 3);
+    return K.concatChannels(states.slice(2));
   }
 }
 
@@ -221,6 +244,6 @@ export class EvalCell {
       }
       states.push(terms.length === 1 ? terms[0] : (tf.addN(terms) as tf.Tensor4D));
     }
-    return tf.concat(this.genotype.concat.map((i) => states[i]), 3);
+    return K.concatChannels(this.genotype.concat.map((i) => states[i]));
   }
 }

@@ -37,7 +37,7 @@ export class ReLUConvBN {
     this.bn = new BatchNorm(store, `${path}.bn`, cout, !search, !search);
   }
   apply(x: tf.Tensor4D, ctx: ForwardCtx): tf.Tensor4D {
-    return this.bn.apply(this.conv.apply(tf.relu(x), ctx), ctx);
+    return this.bn.apply(this.conv.apply(K.relu(x), ctx), ctx);
   }
 }
 
@@ -53,10 +53,10 @@ export class FactorizedReduce {
     this.bn = new BatchNorm(store, `${path}.bn`, cout, !search, !search);
   }
   apply(x: tf.Tensor4D, ctx: ForwardCtx): tf.Tensor4D {
-    const r = tf.relu(x);
+    const r = K.relu(x);
     const a = this.conv1.apply(r, ctx, 0);
     const b = this.conv2.apply(r, ctx, 1);
-    return this.bn.apply(tf.concat([a, b], 3), ctx);
+    return this.bn.apply(K.concatChannels([a, b]), ctx);
   }
 }
 
@@ -74,8 +74,8 @@ class SepConv {
     this.bn2 = bn(a, `${a.path}.bn2`, c);
   }
   apply(x: tf.Tensor4D, ctx: ForwardCtx): tf.Tensor4D {
-    const h = this.bn1.apply(this.pw1.apply(this.dw1.apply(tf.relu(x), ctx), ctx), ctx);
-    return this.bn2.apply(this.pw2.apply(this.dw2.apply(tf.relu(h), ctx), ctx), ctx);
+    const h = this.bn1.apply(this.pw1.apply(this.dw1.apply(K.relu(x), ctx), ctx), ctx);
+    return this.bn2.apply(this.pw2.apply(this.dw2.apply(K.relu(h), ctx), ctx), ctx);
   }
 }
 
@@ -88,7 +88,7 @@ class DilConv {
     this.bn = bn(a, `${a.path}.bn`, c);
   }
   apply(x: tf.Tensor4D, ctx: ForwardCtx): tf.Tensor4D {
-    return this.bn.apply(this.pw.apply(this.dw.apply(tf.relu(x), ctx), ctx), ctx);
+    return this.bn.apply(this.pw.apply(this.dw.apply(K.relu(x), ctx), ctx), ctx);
   }
 }
 

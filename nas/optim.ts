@@ -1,6 +1,7 @@
 // Optimisers with PyTorch semantics (weight decay added to the gradient), global-norm gradient clipping,
 // lr schedules, and state that checkpoints can save and restore.
 import * as tf from '@tensorflow/tfjs-core';
+import { sgdStep, sumOfSquares } from './kernels/index.js';
 
 export type NamedGrads = { [name: string]: tf.Tensor };
 
@@ -28,7 +29,8 @@ export function arraysState(prefix: string, step: number, arrays: Record<string,
 export function clipByGlobalNorm(grads: NamedGrads, maxNorm: number): number {
   const names = Object.keys(grads);
   if (names.length === 0) return 0;
-  const norm = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]))))).dataSync()[0]);
+  // one kernel for all gradients (per tensor an f32 sum, then float64): norms of 10³ tensors in one call
+  const norm = Math.sqrt(sumOfSquares(names.map((n) => grads[n])));
   if (maxNorm > 0 && Number.isFinite(norm) && norm > maxNorm) {
     const s = maxNorm / (norm + 1e-6);
     for (const n of names) {
@@ -102,6 +104,15 @@ export class Sgd extends Optimizer {
       for (const [name, g0] of Object.entries(grads)) {
         const v = this.vars.get(name);
         if (!v) continue;
+        if (this.momentum && g0.dtype === 'float32') {
+          // one kernel per variable, the same f32 arithmetic as the elementwise ops below
+          const existing = this.slots.get(name);
+          const [nv, nb] = sgdStep(v, g0, this.step === 1 ? undefined : existing?.[0], lr, this.momentum, this.weightDecay);
+          const [buf] = this.slot(name, 1);
+          buf.assign(nb);
+          v.assign(nv);
+          continue;
+        }
         const g = this.weightDecay ? tf.add(g0, tf.mul(v, this.weightDecay)) : g0;
         if (this.momentum) {
           const [buf] = this.slot(name, 1);

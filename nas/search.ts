@@ -10,6 +10,7 @@ import { applyBnUpdates, type ForwardCtx } from './layers.js';
 import { Adam, Sgd, clipByGlobalNorm, type NamedGrads } from './optim.js';
 import type { CellGenotype, Genotype } from './genotype.js';
 import { softmaxRows, toRows } from './derive.js';
+import { variableGrads } from './grad.js';
 
 export interface TensorBatch {
   x: tf.Tensor4D;
@@ -172,10 +173,21 @@ export abstract class SupernetSearch {
     const grads: NamedGrads = {};
     const varList = [...vars.values()];
     const nameOf = new Map([...vars].map(([path, v]) => [v.name, path]));
+    // Without α (β) among the variables, mixed cells read their weights as constants (nothing kept for their gradient).
+    const archValues = new Set(this.archVars.values());
+    const constWeights = !varList.some((v) => archValues.has(v));
+    const cellModes = (): ModeFn => {
+      const m = modes();
+      if (!constWeights) return m;
+      return (i, r) => {
+        const md = m(i, r);
+        return md.kind === 'mixed' ? { ...md, constWeights: true } : md;
+      };
+    };
     parts.forEach((p, idx) => {
       const scale = p.x.shape[0] / n;
-      const { value, grads: g } = tf.variableGrads(() => {
-        let l = tf.mul(this.forwardLoss(p, modes()), scale) as tf.Scalar;
+      const { value, grads: g } = variableGrads(() => {
+        let l = tf.mul(this.forwardLoss(p, cellModes()), scale) as tf.Scalar;
         const extra = idx === 0 && extraLoss ? extraLoss() : undefined;
         if (extra) l = tf.add(l, extra) as tf.Scalar;
         return l;

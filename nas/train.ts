@@ -9,6 +9,7 @@ import { EvalNetwork, measureEvalNetwork, type ModelSize } from './network.js';
 import { ParamStore } from './params.js';
 import { Rng } from './rng.js';
 import { applyBnUpdates, type ForwardCtx } from './layers.js';
+import { variableGrads } from './grad.js';
 import { Sgd, clipByGlobalNorm, cosineLr, linearLr, stateArrays, arraysState } from './optim.js';
 import { saveCheckpoint, loadCheckpoint, snapshotArrays, arraysSnapshot } from './checkpoint.js';
 
@@ -302,7 +303,7 @@ export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: E
         };
         try {
           await profiled(profileThis, () => {
-            const { value, grads } = tf.variableGrads(() => {
+            const { value, grads } = variableGrads(() => {
               const o = net.forward(t.x, ctx);
               let loss = crossEntropy(o.logits, t.y, cfg.labelSmoothing);
               if (o.auxLogits) loss = tf.add(loss, tf.mul(crossEntropy(o.auxLogits, t.y, cfg.labelSmoothing), cfg.auxiliaryWeight)) as tf.Scalar;

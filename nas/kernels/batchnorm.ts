@@ -8,8 +8,10 @@ import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike } from './memory.js';
 import { simdFor, type SimdKernels } from './simd.js';
 
-/** Rows per SIMD call: sums of up to this many rows are f32, then added in float64. */
+/** Sums of up to this many rows are f32, then added in float64 (inside one SIMD call). */
 const CHUNK = 128;
+/** Scratch floats per channel of the SIMD statistics: shift, two f32 partial sums, two f64 sums. */
+const SCRATCH_FLOATS = 7;
 
 function wasmSimd(backend: KernelBackend, C: number): { w: WasmBackendLike; k: SimdKernels } | undefined {
   const w = asWasm(backend);
@@ -56,25 +58,12 @@ function finishStats(s1: Float64Array, s2: Float64Array, shift: ArrayLike<number
 }
 
 function statsSimd(k: SimdKernels, heap: ArrayBufferLike, xPtr: number, rows: number, C: number, sPtr: number) {
-  // scratch layout: shift[C] sum[C] sumsq[C]
+  // scratch layout (bytes): shift[C] f32, sum32[C], sumsq32[C], then sum64[C] f64, sumsq64[C] f64 (see SCRATCH_FLOATS)
   const shift = new Float32Array(heap, sPtr, C);
-  const sum = new Float32Array(heap, sPtr + 4 * C, C);
-  const sumsq = new Float32Array(heap, sPtr + 8 * C, C);
   shift.set(new Float32Array(heap, xPtr, C));
-  const s1 = new Float64Array(C);
-  const s2 = new Float64Array(C);
-  const rowBytes = 4 * C;
-  for (let r0 = 0; r0 < rows; r0 += CHUNK) {
-    const n = Math.min(CHUNK, rows - r0);
-    sum.fill(0);
-    sumsq.fill(0);
-    k.bnStats(xPtr + r0 * rowBytes, n, C, sPtr, sPtr + 4 * C, sPtr + 8 * C);
-    for (let c = 0; c < C; c++) {
-      s1[c] += sum[c];
-      s2[c] += sumsq[c];
-    }
-  }
-  return finishStats(s1, s2, shift, rows);
+  const [s32, q32, s64, q64] = [sPtr + 4 * C, sPtr + 8 * C, sPtr + 12 * C, sPtr + 20 * C];
+  k.bnStats64(xPtr, rows, C, sPtr, s32, q32, s64, q64, CHUNK);
+  return finishStats(new Float64Array(heap.slice(s64, s64 + 8 * C)), new Float64Array(heap.slice(q64, q64 + 8 * C)), shift, rows);
 }
 
 /** Forward coefficients: y = x·a + b with a = γ·rstd, b = β − μ·a. */
@@ -102,7 +91,7 @@ const forwardKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   if (fast) {
     const { w, k } = fast;
     const [y, mean, variance] = [w.makeOutput(x.shape, 'float32'), w.makeOutput([C], 'float32'), w.makeOutput([C], 'float32')];
-    const s = scratch(w, backend, 3 * C);
+    const s = scratch(w, backend, SCRATCH_FLOATS * C);
     try {
       const heap = w.wasm.HEAPU8.buffer;
       const st = statsSimd(k, heap, ptrOf(w, x), rows, C, s.ptr);
@@ -154,22 +143,10 @@ function gradSumsJS(x: Float32Array, dy: Float32Array, mean: Float32Array, rows:
 
 function gradSumsSimd(k: SimdKernels, heap: ArrayBufferLike, xPtr: number, dyPtr: number, meanPtr: number,
   rows: number, C: number, sPtr: number): Required<GradSums> {
-  const a = new Float32Array(heap, sPtr, C);
-  const b = new Float32Array(heap, sPtr + 4 * C, C);
-  const sdy = new Float64Array(C);
-  const sdyx = new Float64Array(C);
-  const rowBytes = 4 * C;
-  for (let r0 = 0; r0 < rows; r0 += CHUNK) {
-    const n = Math.min(CHUNK, rows - r0);
-    a.fill(0);
-    b.fill(0);
-    k.bnGradStats(xPtr + r0 * rowBytes, dyPtr + r0 * rowBytes, n, C, meanPtr, sPtr, sPtr + 4 * C);
-    for (let c = 0; c < C; c++) {
-      sdy[c] += a[c];
-      sdyx[c] += b[c];
-    }
-  }
-  return { sdy, sdyx };
+  // scratch layout as statsSimd's (the first C floats unused)
+  const [s32, q32, s64, q64] = [sPtr + 4 * C, sPtr + 8 * C, sPtr + 12 * C, sPtr + 20 * C];
+  k.bnGradStats64(xPtr, dyPtr, rows, C, meanPtr, s32, q32, s64, q64, CHUNK);
+  return { sdy: new Float64Array(heap.slice(s64, s64 + 8 * C)), sdyx: new Float64Array(heap.slice(q64, q64 + 8 * C)) };
 }
 
 /** dx = a·dy + b·(x − μ) + k. */
@@ -201,7 +178,7 @@ const gradInputKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   if (fast) {
     const { w, k } = fast;
     const dx = w.makeOutput(x.shape, 'float32');
-    const s = scratch(w, backend, 4 * C);
+    const s = scratch(w, backend, SCRATCH_FLOATS * C);
     try {
       const heap = w.wasm.HEAPU8.buffer;
       const st = gradSumsSimd(k, heap, ptrOf(w, x), ptrOf(w, dy), ptrOf(w, mean), rows, C, s.ptr);
@@ -237,7 +214,7 @@ function gradSums(backend: KernelBackend, x: TensorInfo, dy: TensorInfo, mean: T
   const fast = wasmSimd(backend, C);
   if (fast) {
     const { w, k } = fast;
-    const s = scratch(w, backend, 2 * C);
+    const s = scratch(w, backend, SCRATCH_FLOATS * C);
     try {
       Object.assign(sums, gradSumsSimd(k, w.wasm.HEAPU8.buffer, ptrOf(w, x), ptrOf(w, dy), ptrOf(w, mean), rows, C, s.ptr));
     } finally {

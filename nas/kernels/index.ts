@@ -10,15 +10,25 @@ import { convKernels } from './conv.js';
 import { poolKernels } from './pool.js';
 import { batchNormKernels } from './batchnorm.js';
 import { subsampleKernels } from './subsample.js';
+import { shareKernels } from './share.js';
+import { mixKernels } from './mix.js';
+import { reluKernels } from './relu.js';
+import { concatKernels } from './concat.js';
+import { updateKernels } from './update.js';
 
 export { depthwiseConv2d } from './depthwise.js';
 export { conv2d, conv1x1 } from './conv.js';
 export { subsample } from './subsample.js';
 export { maxPool, avgPool, avgPoolValid } from './pool.js';
 export { batchNormTrain, batchNormInfer, type BatchNormOut } from './batchnorm.js';
+export { weightedSum } from './mix.js';
+export { relu } from './relu.js';
+export { concatChannels } from './concat.js';
+export { sgdStep, sumOfSquares } from './update.js';
 
 const ALL_KERNELS: NasKernel[] = [
-  ...depthwiseKernels, ...convKernels, ...poolKernels, ...batchNormKernels, ...subsampleKernels,
+  ...depthwiseKernels, ...convKernels, ...poolKernels, ...batchNormKernels, ...subsampleKernels, ...shareKernels,
+  ...mixKernels, ...reluKernels, ...concatKernels, ...updateKernels,
 ];
 
 /**
@@ -27,7 +37,8 @@ const ALL_KERNELS: NasKernel[] = [
  * - stock kernels wasm lacks: DepthwiseConv2dNativeBackpropInput/Filter, Conv2DBackpropFilter (so stock tf ops'
  *   gradients work there too);
  * - a correct MaxPoolGrad replacing wasm's (which sends the gradient of windows whose in-bounds values are all
- *   negative to the wrong pixel: 69 of 80 random shapes wrong, errors up to 7).
+ *   negative to the wrong pixel: 69 of 80 random shapes wrong, errors up to 7);
+ * - zero-copy Identity and same-dtype Cast on wasm (the stock ones copy every tensor tfjs keeps for backward).
  */
 export function registerKernels(backend: string): void {
   registerNasKernels(backend, ALL_KERNELS);

@@ -96,6 +96,14 @@ export interface NasKernel {
   mode: 'custom' | 'fill' | 'override-wasm';
 }
 
+/** The stock kernels our overrides replaced, per backend and kernel name (for fallbacks). */
+const replacedStock = new Map<string, KernelFunc>();
+
+/** The backend's own kernel that registerNasKernels replaced (undefined when none was replaced). */
+export function stockKernel(name: string, backendName: string): KernelFunc | undefined {
+  return replacedStock.get(`${backendName}/${name}`);
+}
+
 /** Idempotent: registering twice (or after a backend switch) is a no-op. */
 export function registerNasKernels(backendName: string, kernels: NasKernel[]): void {
   for (const k of kernels) {
@@ -105,6 +113,9 @@ export function registerNasKernels(backendName: string, kernels: NasKernel[]): v
     if (existing) {
       const replace = k.mode === 'custom' || (k.mode === 'override-wasm' && backendName === 'wasm');
       if (!replace) continue;
+      if (k.mode === 'override-wasm' && !replacedStock.has(`${backendName}/${k.name}`)) {
+        replacedStock.set(`${backendName}/${k.name}`, existing.kernelFunc);
+      }
       tf.unregisterKernel(k.name, backendName);
     }
     const config: KernelConfig = { kernelName: k.name, backendName, kernelFunc: func };
@@ -165,9 +176,15 @@ export function runKernel<T extends tf.Tensor | tf.Tensor[] = tf.Tensor>(
   inputs: NamedTensorMap,
   attrs: NamedAttrMap = {},
 ): T {
-  if (autoRegister && name.startsWith('Nas')) {
+  const engine = tf.engine();
+  if (!autoRegister || !name.startsWith('Nas')) return engine.runKernel<T>(name, inputs, attrs);
+  try {
+    return engine.runKernel<T>(name, inputs, attrs);
+  } catch (err) {
+    // the engine checks for the kernel before doing anything else: register ours and run again
     const backend = tf.getBackend();
-    if (!tf.getKernel(name, backend)) autoRegister(backend);
+    if (tf.getKernel(name, backend)) throw err;
+    autoRegister(backend);
+    return engine.runKernel<T>(name, inputs, attrs);
   }
-  return tf.engine().runKernel<T>(name, inputs, attrs);
 }

@@ -18,14 +18,43 @@ export interface SimdKernels {
   maxPoolGrad(x: number, dy: number, dx: number, ...geom: PoolGeom): void;
   /** dx[window] += dy / (in-bounds count) (dx must be zeroed). */
   avgPoolGrad(dy: number, dx: number, ...geom: PoolGeom): void;
-  /** Batch-norm statistics: sum[c] += Σ (x − shift[c]), sumsq[c] += Σ (x − shift[c])² over `rows` rows of C. */
-  bnStats(x: number, rows: number, C: number, shift: number, sum: number, sumsq: number): void;
   /** y = x·a[c] + b[c]. */
   affine(x: number, y: number, rows: number, C: number, a: number, b: number): void;
-  /** sdy[c] += Σ dy, sdyx[c] += Σ dy·(x − mean[c]). */
-  bnGradStats(x: number, dy: number, rows: number, C: number, mean: number, sdy: number, sdyx: number): void;
   /** dx = dy·a[c] + (x − mean[c])·b[c] + k[c]. */
   bnGradApply(x: number, dy: number, dx: number, rows: number, C: number, mean: number, a: number, b: number, k: number): void;
+  /**
+   * Pointwise (1×1 conv) forward: y[r, :] = Σ_ci x[r, ci]·w[ci, :] over `rows` rows; x [rows, cin], w [cin, cout],
+   * y [rows, cout] (written, not accumulated). cout % 4 = 0. Also dx = dy·wᵀ when called with wᵀ.
+   */
+  pwForward(x: number, w: number, y: number, rows: number, cin: number, cout: number): void;
+  /** Pointwise filter gradient: dw[ci, co] += Σ_r x[r, ci]·dy[r, co]. cin % 4 = 0, cout % 4 = 0. */
+  pwFilter(x: number, dy: number, dw: number, rows: number, cin: number, cout: number): void;
+  /** out = Σ_t coefs[t]·Y_t over lenBytes (% 16 = 0); ptrs: n i32 byte offsets of the Y_t, coefs: n f32. n ≥ 1. */
+  wsum(out: number, n: number, ptrs: number, coefs: number, lenBytes: number): void;
+  /** out[t] += Σ dy·Y_t over lenBytes (% 16 = 0), f32 accumulation; ptrs: n i32 byte offsets, out: n f32. */
+  wdot(dy: number, n: number, ptrs: number, out: number, lenBytes: number): void;
+  /** y = x·(*coef) over lenBytes (% 16 = 0). */
+  scale(x: number, y: number, coef: number, lenBytes: number): void;
+  /** y = max(x, 0) (NaN stays NaN) over lenBytes (% 16 = 0). */
+  relu(x: number, y: number, lenBytes: number): void;
+  /** dx = y > 0 ? dy : 0 over lenBytes (% 16 = 0). */
+  reluGrad(dy: number, y: number, dx: number, lenBytes: number): void;
+  /**
+   * Batch-norm statistics over all rows in one call: per chunk of `chunk` rows f32 sums (s32, q32: C floats of
+   * scratch), then added into float64 s64[c] = Σ(x − shift[c]), q64[c] = Σ(x − shift[c])² (C doubles each).
+   * Zeroes all four first.
+   */
+  bnStats64(x: number, rows: number, C: number, shift: number, s32: number, q32: number, s64: number, q64: number, chunk: number): void;
+  /** The backward statistics the same way: s64[c] = Σ dy, q64[c] = Σ dy·(x − mean[c]). */
+  bnGradStats64(x: number, dy: number, rows: number, C: number, mean: number, s32: number, q32: number, s64: number, q64: number, chunk: number): void;
+  /**
+   * 3-level strided copy of `vecBytes` (% 16 = 0) blocks: for n < N, i < I, j < J:
+   * dst[n·dN + i·dI + j·dJ] ← src[n·sN + i·sI + j·sJ] (all strides in bytes).
+   */
+  copy3(dst: number, dN: number, dI: number, dJ: number, src: number, sN: number, sI: number, sJ: number,
+    N: number, I: number, J: number, vecBytes: number): void;
+  /** 2-D strided copy: rows × widthBytes (% 16 = 0) from src (row stride srcRowBytes) to dst (dstRowBytes). */
+  copyRows(dst: number, dstRowBytes: number, src: number, srcRowBytes: number, widthBytes: number, rows: number): void;
 }
 /** N, H, W, C, Ho, Wo, KH, KW, stride, dilation, padTop, padLeft */
 export type DwGeom = [number, number, number, number, number, number, number, number, number, number, number, number];
@@ -33,8 +62,9 @@ export type DwGeom = [number, number, number, number, number, number, number, nu
 export type PoolGeom = [number, number, number, number, number, number, number, number, number, number, number];
 
 // Shared loop nest of the three depthwise kernels (scatter form, valid ranges computed per row, no bounds checks
-// inside): for n, oh, kh (valid ih), kw (valid ow range), channel vector cb, ow in range.
-// 'filter': acc(w) += x·dy over ow, two accumulators (latency); 'input': dx += f·dy; 'forward': y += f·x.
+// inside): for n, oh, kh (valid ih), kw (valid ow range), channel vectors, ow in range.
+// 'filter': per channel vector, acc(w) += x·dy over ow, two accumulators (latency); 'input': dx += f·dy and
+// 'forward': y += f·x, with up to 4 channel vectors per pass over ow (fewer loop and address instructions per MAC).
 // Param names follow 'filter'/'input' (X = input-side tensor, DY = output-side tensor, Wt = filter).
 function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
   const name = { filter: 'dwFilter', input: 'dwInput', forward: 'dwForward' }[mode];
@@ -47,7 +77,7 @@ function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
   );
   const acc0 = f.local(V128);
   const acc1 = f.local(V128);
-  const fv = f.local(V128);
+  const fvs = Array.from({ length: 4 }, () => f.local(V128));
 
   f.get(C).i32(4).mul().set(C4);
   f.get(S).get(C4).mul().set(sC4);
@@ -79,10 +109,10 @@ function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
                 f.get(Wt).get(kh).get(KW).mul().get(kw).add().get(C4).mul().add().set(wp);
                 f.get(xRow).get(iw0).get(owLo).get(S).mul().add().get(C4).mul().add().set(xs);
                 f.get(yRow).get(owLo).get(C4).mul().add().set(ys);
-                f.for(cb, () => f.i32(0), () => f.get(C4), () => {
-                  f.get(xs).get(cb).add().set(xp);
-                  f.get(ys).get(cb).add().set(yp);
-                  if (mode === 'filter') {
+                if (mode === 'filter') {
+                  f.for(cb, () => f.i32(0), () => f.get(C4), () => {
+                    f.get(xs).get(cb).add().set(xp);
+                    f.get(ys).get(cb).add().set(yp);
                     f.get(wp).get(cb).add().v128load().set(acc0);
                     f.v128zero().set(acc1);
                     // odd count: one step first
@@ -104,18 +134,36 @@ function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
                       });
                     });
                     f.get(wp).get(cb).add().get(acc0).get(acc1).f32x4add().v128store();
-                  } else {
-                    // input: accumulate into the x side from dy; forward: into the y side from x
-                    const [dst, src] = mode === 'input' ? [xp, yp] : [yp, xp];
-                    f.get(wp).get(cb).add().v128load().set(fv);
+                  }, 16);
+                } else {
+                  // input: accumulate into the x side from dy; forward: into the y side from x. Channel vectors in
+                  // blocks of 4, then 2, then 1 (each output element still sums its taps in the same order).
+                  const [dst, src] = mode === 'input' ? [xp, yp] : [yp, xp];
+                  const block = (V: number) => {
+                    f.get(xs).get(cb).add().set(xp);
+                    f.get(ys).get(cb).add().set(yp);
+                    for (let v = 0; v < V; v++) f.get(wp).get(cb).add().v128load(16 * v).set(fvs[v]);
                     f.get(cnt0).set(cnt);
                     f.countdown(cnt, () => {
-                      f.get(dst).get(dst).v128load().get(fv).get(src).v128load().f32x4mul().f32x4add().v128store();
+                      for (let v = 0; v < V; v++) {
+                        f.get(dst).get(dst).v128load(16 * v).get(fvs[v]).get(src).v128load(16 * v).f32x4mul().f32x4add().v128store(16 * v);
+                      }
                       f.get(xp).get(sC4).add().set(xp);
                       f.get(yp).get(C4).add().set(yp);
                     });
-                  }
-                }, 16);
+                    f.get(cb).i32(16 * V).add().set(cb);
+                  };
+                  f.i32(0).set(cb);
+                  f.block(() => f.loop(() => {
+                    f.get(cb).i32(64).add().get(C4).gtS().brIf(1);
+                    block(4);
+                    f.br(0);
+                  }));
+                  f.get(cb).i32(32).add().get(C4).gtS().eqz();
+                  f.if(() => block(2));
+                  f.get(cb).i32(16).add().get(C4).gtS().eqz();
+                  f.if(() => block(1));
+                }
               });
             });
           });
@@ -201,25 +249,6 @@ function poolGradFn(kind: 'max' | 'avg'): Fn {
   return f;
 }
 
-/** Row-wise loop over `rows` rows of C channels (C4 bytes), channel vectors inner. */
-function bnStatsFn(): Fn {
-  const f = new Fn('bnStats', [I32, I32, I32, I32, I32, I32]);
-  const [X, ROWS, C, SHIFT, SUM, SUMSQ] = [0, 1, 2, 3, 4, 5];
-  const [r, cb, C4, xp] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
-  const v = f.local(V128);
-  f.get(C).i32(4).mul().set(C4);
-  f.get(X).set(xp);
-  f.for(r, () => f.i32(0), () => f.get(ROWS), () => {
-    f.for(cb, () => f.i32(0), () => f.get(C4), () => {
-      f.get(xp).get(cb).add().v128load().get(SHIFT).get(cb).add().v128load().f32x4sub().set(v);
-      f.get(SUM).get(cb).add().get(SUM).get(cb).add().v128load().get(v).f32x4add().v128store();
-      f.get(SUMSQ).get(cb).add().get(SUMSQ).get(cb).add().v128load().get(v).get(v).f32x4mul().f32x4add().v128store();
-    }, 16);
-    f.get(xp).get(C4).add().set(xp);
-  });
-  return f;
-}
-
 function affineFn(): Fn {
   const f = new Fn('affine', [I32, I32, I32, I32, I32, I32]);
   const [X, Y, ROWS, C, A, B] = [0, 1, 2, 3, 4, 5];
@@ -231,26 +260,6 @@ function affineFn(): Fn {
       f.get(Y).get(off).add().get(cb).add();
       f.get(X).get(off).add().get(cb).add().v128load().get(A).get(cb).add().v128load().f32x4mul();
       f.get(B).get(cb).add().v128load().f32x4add().v128store();
-    }, 16);
-    f.get(off).get(C4).add().set(off);
-  });
-  return f;
-}
-
-function bnGradStatsFn(): Fn {
-  const f = new Fn('bnGradStats', new Array<number>(7).fill(I32));
-  const [X, DY, ROWS, C, MEAN, SDY, SDYX] = [0, 1, 2, 3, 4, 5, 6];
-  const [r, cb, C4, off] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
-  const g = f.local(V128);
-  f.get(C).i32(4).mul().set(C4);
-  f.i32(0).set(off);
-  f.for(r, () => f.i32(0), () => f.get(ROWS), () => {
-    f.for(cb, () => f.i32(0), () => f.get(C4), () => {
-      f.get(DY).get(off).add().get(cb).add().v128load().set(g);
-      f.get(SDY).get(cb).add().get(SDY).get(cb).add().v128load().get(g).f32x4add().v128store();
-      f.get(SDYX).get(cb).add().get(SDYX).get(cb).add().v128load();
-      f.get(X).get(off).add().get(cb).add().v128load().get(MEAN).get(cb).add().v128load().f32x4sub();
-      f.get(g).f32x4mul().f32x4add().v128store();
     }, 16);
     f.get(off).get(C4).add().set(off);
   });
@@ -277,6 +286,329 @@ function bnGradApplyFn(): Fn {
 }
 
 let moduleBytes: Uint8Array | undefined;
+/**
+ * y = x·w, register-tiled: 4 rows × 8 output channels (8 accumulators) per pass over cin, then a 4-channel tail,
+ * then the last rows % 4 rows one at a time. Each x value is loaded splatted (v128.load32_splat).
+ */
+function pwForwardFn(): Fn {
+  const f = new Fn('pwForward', [I32, I32, I32, I32, I32, I32]);
+  const [X, Wt, Y, ROWS, CIN, COUT] = [0, 1, 2, 3, 4, 5];
+  const L = () => f.local(I32);
+  const [r, rows4, cin4, cout4, cout8, cb, xr, yr, xp, wp, cnt, o1, o2, o3, yo] = Array.from({ length: 15 }, L);
+  const acc = Array.from({ length: 8 }, () => f.local(V128));
+  const sv = Array.from({ length: 4 }, () => f.local(V128));
+  const wv = Array.from({ length: 2 }, () => f.local(V128));
+  f.get(CIN).i32(4).mul().set(cin4);
+  f.get(COUT).i32(4).mul().set(cout4);
+  f.get(cout4).i32(-32).and().set(cout8);
+  f.get(ROWS).i32(-4).and().set(rows4);
+  f.get(cin4).set(o1);
+  f.get(cin4).i32(2).mul().set(o2);
+  f.get(cin4).i32(3).mul().set(o3);
+  // one tile: R rows from xr/yr, V vectors of output channels from byte column cb
+  const tile = (R: number, V: number) => {
+    for (let i = 0; i < R * V; i++) f.v128zero().set(acc[i]);
+    f.get(xr).set(xp);
+    f.get(Wt).get(cb).add().set(wp);
+    f.get(CIN).set(cnt);
+    f.countdown(cnt, () => {
+      const offs = [undefined, o1, o2, o3];
+      for (let rr = 0; rr < R; rr++) {
+        f.get(xp);
+        if (rr > 0) f.get(offs[rr]!).add();
+        f.v128load32splat().set(sv[rr]);
+      }
+      for (let v = 0; v < V; v++) f.get(wp).v128load(16 * v).set(wv[v]);
+      for (let rr = 0; rr < R; rr++) {
+        for (let v = 0; v < V; v++) f.get(acc[rr * V + v]).get(sv[rr]).get(wv[v]).f32x4mul().f32x4add().set(acc[rr * V + v]);
+      }
+      f.get(xp).i32(4).add().set(xp);
+      f.get(wp).get(cout4).add().set(wp);
+    });
+    f.get(yr).get(cb).add().set(yo);
+    for (let rr = 0; rr < R; rr++) {
+      for (let v = 0; v < V; v++) f.get(yo).get(acc[rr * V + v]).v128store(16 * v);
+      if (rr < R - 1) f.get(yo).get(cout4).add().set(yo);
+    }
+  };
+  const rowBlock = (R: number) => {
+    f.for(cb, () => f.i32(0), () => f.get(cout8), () => tile(R, 2), 32);
+    f.get(cout4).i32(16).and();
+    f.if(() => {
+      f.get(cout8).set(cb);
+      tile(R, 1);
+    });
+  };
+  f.for(r, () => f.i32(0), () => f.get(rows4), () => {
+    f.get(X).get(r).get(cin4).mul().add().set(xr);
+    f.get(Y).get(r).get(cout4).mul().add().set(yr);
+    rowBlock(4);
+  }, 4);
+  f.for(r, () => f.get(rows4), () => f.get(ROWS), () => {
+    f.get(X).get(r).get(cin4).mul().add().set(xr);
+    f.get(Y).get(r).get(cout4).mul().add().set(yr);
+    rowBlock(1);
+  });
+  return f;
+}
+
+/** dw += xᵀ·dy, register-tiled: 4 input channels × 8 output channels per pass over the rows, then a 4-channel tail. */
+function pwFilterFn(): Fn {
+  const f = new Fn('pwFilter', [I32, I32, I32, I32, I32, I32]);
+  const [X, DY, DW, ROWS, CIN, COUT] = [0, 1, 2, 3, 4, 5];
+  const L = () => f.local(I32);
+  const [cib, cin4, cout4, cout8, cb, xp, dp, cnt, wo] = Array.from({ length: 9 }, L);
+  const acc = Array.from({ length: 8 }, () => f.local(V128));
+  const sv = Array.from({ length: 4 }, () => f.local(V128));
+  const dv = Array.from({ length: 2 }, () => f.local(V128));
+  f.get(CIN).i32(4).mul().set(cin4);
+  f.get(COUT).i32(4).mul().set(cout4);
+  f.get(cout4).i32(-32).and().set(cout8);
+  const tile = (V: number) => {
+    // wo = dw + (cib/4)·cout4 + cb: row ci = cib/4 of dw
+    f.get(DW).get(cib).i32(4).divU().get(cout4).mul().add().get(cb).add().set(wo);
+    for (let q = 0; q < 4; q++) {
+      for (let v = 0; v < V; v++) {
+        f.get(wo);
+        if (q > 0) for (let t = 0; t < q; t++) f.get(cout4).add();
+        f.v128load(16 * v).set(acc[q * V + v]);
+      }
+    }
+    f.get(X).get(cib).add().set(xp);
+    f.get(DY).get(cb).add().set(dp);
+    f.get(ROWS).set(cnt);
+    f.get(cnt);
+    f.if(() => {
+      f.countdown(cnt, () => {
+        for (let q = 0; q < 4; q++) f.get(xp).v128load32splat(4 * q).set(sv[q]);
+        for (let v = 0; v < V; v++) f.get(dp).v128load(16 * v).set(dv[v]);
+        for (let q = 0; q < 4; q++) {
+          for (let v = 0; v < V; v++) f.get(acc[q * V + v]).get(sv[q]).get(dv[v]).f32x4mul().f32x4add().set(acc[q * V + v]);
+        }
+        f.get(xp).get(cin4).add().set(xp);
+        f.get(dp).get(cout4).add().set(dp);
+      });
+    });
+    for (let q = 0; q < 4; q++) {
+      for (let v = 0; v < V; v++) f.get(wo).get(acc[q * V + v]).v128store(16 * v);
+      if (q < 3) f.get(wo).get(cout4).add().set(wo);
+    }
+  };
+  f.for(cib, () => f.i32(0), () => f.get(cin4), () => {
+    f.for(cb, () => f.i32(0), () => f.get(cout8), () => tile(2), 32);
+    f.get(cout4).i32(16).and();
+    f.if(() => {
+      f.get(cout8).set(cb);
+      tile(1);
+    });
+  }, 16);
+  return f;
+}
+
+/** Blocked weighted sum: per block of 4 KiB of the output (stays in L1), the first term writes, the rest add. */
+function wsumFn(): Fn {
+  const f = new Fn('wsum', [I32, I32, I32, I32, I32]);
+  const [OUT, N, PTRS, COEFS, LEN] = [0, 1, 2, 3, 4];
+  const [blk, end, t, yp, off] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
+  const c = f.local(V128);
+  f.for(blk, () => f.i32(0), () => f.get(LEN), () => {
+    f.get(blk).i32(4096).add().set(end);
+    f.get(end).get(LEN).get(end).get(LEN).ltS().select().set(end);
+    f.for(t, () => f.i32(0), () => f.get(N), () => {
+      f.get(COEFS).get(t).i32(4).mul().add().v128load32splat().set(c);
+      f.get(PTRS).get(t).i32(4).mul().add().i32load().set(yp);
+      f.get(t).eqz();
+      f.if(() => {
+        f.for(off, () => f.get(blk), () => f.get(end), () => {
+          f.get(OUT).get(off).add().get(c).get(yp).get(off).add().v128load().f32x4mul().v128store();
+        }, 16);
+      });
+      f.get(t).i32(0).ne();
+      f.if(() => {
+        f.for(off, () => f.get(blk), () => f.get(end), () => {
+          f.get(OUT).get(off).add();
+          f.get(OUT).get(off).add().v128load().get(c).get(yp).get(off).add().v128load().f32x4mul().f32x4add();
+          f.v128store();
+        }, 16);
+      });
+    });
+  }, 4096);
+  return f;
+}
+
+/** Dot products of dy with each Y_t: two vector accumulators, lanes summed at the end and added to out[t]. */
+function wdotFn(): Fn {
+  const f = new Fn('wdot', [I32, I32, I32, I32, I32]);
+  const [DY, N, PTRS, OUT, LEN] = [0, 1, 2, 3, 4];
+  const [t, yp, off, len32, o] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
+  const [a0, a1] = [f.local(V128), f.local(V128)];
+  f.get(LEN).i32(-32).and().set(len32);
+  f.for(t, () => f.i32(0), () => f.get(N), () => {
+    f.get(PTRS).get(t).i32(4).mul().add().i32load().set(yp);
+    f.v128zero().set(a0);
+    f.v128zero().set(a1);
+    f.for(off, () => f.i32(0), () => f.get(len32), () => {
+      f.get(a0).get(DY).get(off).add().v128load().get(yp).get(off).add().v128load().f32x4mul().f32x4add().set(a0);
+      f.get(a1).get(DY).get(off).add().v128load(16).get(yp).get(off).add().v128load(16).f32x4mul().f32x4add().set(a1);
+    }, 32);
+    f.get(LEN).get(len32).ne();
+    f.if(() => {
+      f.get(a0).get(DY).get(len32).add().v128load().get(yp).get(len32).add().v128load().f32x4mul().f32x4add().set(a0);
+    });
+    f.get(a0).get(a1).f32x4add().set(a0);
+    f.get(OUT).get(t).i32(4).mul().add().set(o);
+    f.get(o);
+    f.get(o).f32load();
+    f.get(a0).f32x4extract(0).get(a0).f32x4extract(1).f32add().get(a0).f32x4extract(2).get(a0).f32x4extract(3).f32add().f32add();
+    f.f32add().f32store();
+  });
+  return f;
+}
+
+function scaleFn(): Fn {
+  const f = new Fn('scale', [I32, I32, I32, I32]);
+  const [X, Y, COEF, LEN] = [0, 1, 2, 3];
+  const off = f.local(I32);
+  const c = f.local(V128);
+  f.get(COEF).v128load32splat().set(c);
+  f.for(off, () => f.i32(0), () => f.get(LEN), () => {
+    f.get(Y).get(off).add().get(X).get(off).add().v128load().get(c).f32x4mul().v128store();
+  }, 16);
+  return f;
+}
+
+function reluFn(): Fn {
+  const f = new Fn('relu', [I32, I32, I32]);
+  const [X, Y, LEN] = [0, 1, 2];
+  const off = f.local(I32);
+  const z = f.local(V128);
+  f.v128zero().set(z);
+  f.for(off, () => f.i32(0), () => f.get(LEN), () => {
+    f.get(Y).get(off).add().get(X).get(off).add().v128load().get(z).f32x4max().v128store();
+  }, 16);
+  return f;
+}
+
+function reluGradFn(): Fn {
+  const f = new Fn('reluGrad', [I32, I32, I32, I32]);
+  const [DY, Y, DX, LEN] = [0, 1, 2, 3];
+  const off = f.local(I32);
+  const z = f.local(V128);
+  f.v128zero().set(z);
+  f.for(off, () => f.i32(0), () => f.get(LEN), () => {
+    f.get(DX).get(off).add();
+    f.get(DY).get(off).add().v128load().get(Y).get(off).add().v128load().get(z).f32x4gt().v128and();
+    f.v128store();
+  }, 16);
+  return f;
+}
+
+function copyRowsFn(): Fn {
+  const f = new Fn('copyRows', [I32, I32, I32, I32, I32, I32]);
+  const [DST, DROW, SRC, SROW, WIDTH, ROWS] = [0, 1, 2, 3, 4, 5];
+  const [r, b, d, s] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
+  f.get(DST).set(d);
+  f.get(SRC).set(s);
+  f.for(r, () => f.i32(0), () => f.get(ROWS), () => {
+    f.for(b, () => f.i32(0), () => f.get(WIDTH), () => {
+      f.get(d).get(b).add().get(s).get(b).add().v128load().v128store();
+    }, 16);
+    f.get(d).get(DROW).add().set(d);
+    f.get(s).get(SROW).add().set(s);
+  });
+  return f;
+}
+
+/**
+ * Batch-norm statistics (forward: Σ(x − shift), Σ(x − shift)²; backward: Σdy, Σdy·(x − mean)) over all rows in one
+ * call: per chunk of rows, f32 vector sums in scratch; after each chunk they are promoted and added to float64
+ * sums (the arithmetic of the JS chunk loop this replaces, without a wasm call and a JS loop per 128 rows).
+ */
+function bnStats64Fn(kind: 'forward' | 'grad'): Fn {
+  const grad = kind === 'grad';
+  const f = new Fn(grad ? 'bnGradStats64' : 'bnStats64', new Array<number>(grad ? 10 : 9).fill(I32));
+  const [X, DY] = [0, 1];
+  const base = grad ? 2 : 1;
+  const [ROWS, C, REF, S32, Q32, S64, Q64, CHUNK] = Array.from({ length: 8 }, (_, i) => base + i);
+  const [r, cb, C4, xo, left, n] = Array.from({ length: 6 }, () => f.local(I32));
+  const [v, g, z] = [f.local(V128), f.local(V128), f.local(V128)];
+  f.get(C).i32(4).mul().set(C4);
+  f.v128zero().set(z);
+  f.for(cb, () => f.i32(0), () => f.get(C4), () => {
+    for (const a of [S32, Q32]) f.get(a).get(cb).add().get(z).v128store();
+    for (const a of [S64, Q64]) {
+      f.get(a).get(cb).get(cb).add().add().get(z).v128store();
+      f.get(a).get(cb).get(cb).add().add().get(z).v128store(16);
+    }
+  }, 16);
+  f.i32(0).set(xo);
+  f.get(ROWS).set(left);
+  f.block(() => f.loop(() => {
+    f.get(left).i32(0).gtS().eqz().brIf(1);
+    // n = min(CHUNK, left)
+    f.get(CHUNK).get(left).get(CHUNK).get(left).ltS().select().set(n);
+    f.for(r, () => f.i32(0), () => f.get(n), () => {
+      f.for(cb, () => f.i32(0), () => f.get(C4), () => {
+        if (grad) {
+          f.get(DY).get(xo).add().get(cb).add().v128load().set(g);
+          f.get(S32).get(cb).add().get(S32).get(cb).add().v128load().get(g).f32x4add().v128store();
+          f.get(X).get(xo).add().get(cb).add().v128load().get(REF).get(cb).add().v128load().f32x4sub().set(v);
+          f.get(Q32).get(cb).add().get(Q32).get(cb).add().v128load().get(v).get(g).f32x4mul().f32x4add().v128store();
+        } else {
+          f.get(X).get(xo).add().get(cb).add().v128load().get(REF).get(cb).add().v128load().f32x4sub().set(v);
+          f.get(S32).get(cb).add().get(S32).get(cb).add().v128load().get(v).f32x4add().v128store();
+          f.get(Q32).get(cb).add().get(Q32).get(cb).add().v128load().get(v).get(v).f32x4mul().f32x4add().v128store();
+        }
+      }, 16);
+      f.get(xo).get(C4).add().set(xo);
+    });
+    // flush: f64 += promote(f32 partial); f32 partial = 0
+    f.for(cb, () => f.i32(0), () => f.get(C4), () => {
+      for (const [a32, a64] of [[S32, S64], [Q32, Q64]]) {
+        f.get(a32).get(cb).add().v128load().set(v);
+        f.get(a64).get(cb).get(cb).add().add();
+        f.get(a64).get(cb).get(cb).add().add().v128load().get(v).f64x2promoteLow().f64x2add().v128store();
+        f.get(a64).get(cb).get(cb).add().add();
+        f.get(a64).get(cb).get(cb).add().add().v128load(16);
+        f.get(v).get(v).i8x16shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).f64x2promoteLow();
+        f.f64x2add().v128store(16);
+        f.get(a32).get(cb).add().get(z).v128store();
+      }
+    }, 16);
+    f.get(left).get(n).sub().set(left);
+    f.br(0);
+  }));
+  return f;
+}
+
+function copy3Fn(): Fn {
+  const f = new Fn('copy3', new Array<number>(12).fill(I32));
+  const [DST, DN, DI, DJ, SRC, SN, SI, SJ, N, I, J, VB] = Array.from({ length: 12 }, (_, i) => i);
+  const [n, i, j, b, dn, sn, di, si, dj, sj] = Array.from({ length: 10 }, () => f.local(I32));
+  f.get(DST).set(dn);
+  f.get(SRC).set(sn);
+  f.for(n, () => f.i32(0), () => f.get(N), () => {
+    f.get(dn).set(di);
+    f.get(sn).set(si);
+    f.for(i, () => f.i32(0), () => f.get(I), () => {
+      f.get(di).set(dj);
+      f.get(si).set(sj);
+      f.for(j, () => f.i32(0), () => f.get(J), () => {
+        f.for(b, () => f.i32(0), () => f.get(VB), () => {
+          f.get(dj).get(b).add().get(sj).get(b).add().v128load().v128store();
+        }, 16);
+        f.get(dj).get(DJ).add().set(dj);
+        f.get(sj).get(SJ).add().set(sj);
+      });
+      f.get(di).get(DI).add().set(di);
+      f.get(si).get(SI).add().set(si);
+    });
+    f.get(dn).get(DN).add().set(dn);
+    f.get(sn).get(SN).add().set(sn);
+  });
+  return f;
+}
+
 let compiled: WebAssembly.Module | null | undefined;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
@@ -284,7 +616,8 @@ function compile(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
   try {
     moduleBytes = assemble([
-      depthwiseFn('filter'), depthwiseFn('input'), depthwiseFn('forward'), poolGradFn('max'), poolGradFn('avg'), bnStatsFn(), affineFn(), bnGradStatsFn(), bnGradApplyFn(),
+      depthwiseFn('filter'), depthwiseFn('input'), depthwiseFn('forward'), poolGradFn('max'), poolGradFn('avg'), affineFn(), bnGradApplyFn(),
+      pwForwardFn(), pwFilterFn(), wsumFn(), wdotFn(), scaleFn(), reluFn(), reluGradFn(), copyRowsFn(), bnStats64Fn('forward'), bnStats64Fn('grad'), copy3Fn(),
     ]);
     compiled = new WebAssembly.Module(moduleBytes as Uint8Array<ArrayBuffer>);
   } catch (err) {
@@ -294,9 +627,13 @@ function compile(): WebAssembly.Module | null {
   return compiled;
 }
 
-/** The SIMD kernels for this wasm backend, or undefined (no SIMD support, shared memory, or NAS_NO_SIMD=1). */
+/** The SIMD kernels for this wasm backend, or undefined (no SIMD support, shared memory, or NAS_NO_SIMD=1 at first use). */
+let noSimd: boolean | undefined;
+
 export function simdFor(backend: WasmBackendLike): SimdKernels | undefined {
-  if (process.env.NAS_NO_SIMD === '1') return undefined;
+  // NAS_NO_SIMD is read once (process.env lookups are slow, and this runs for every kernel call)
+  noSimd ??= process.env.NAS_NO_SIMD === '1';
+  if (noSimd) return undefined;
   const mem = backend.wasm.asm?.memory;
   if (!(mem instanceof WebAssembly.Memory)) return undefined;
   const hit = instances.get(mem);

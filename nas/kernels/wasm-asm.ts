@@ -71,6 +71,7 @@ export class Fn {
   geS(): this { return this.emit(0x4e); }
   select(): this { return this.emit(0x1b); }
   f32load(offset = 0): this { return this.emit(0x2a, 2, ...uleb(offset)); }
+  i32load(offset = 0): this { return this.emit(0x28, 2, ...uleb(offset)); }
   f32store(offset = 0): this { return this.emit(0x38, 2, ...uleb(offset)); }
   f32add(): this { return this.emit(0x92); }
   f32div(): this { return this.emit(0x95); }
@@ -82,6 +83,8 @@ export class Fn {
   f32mul(): this { return this.emit(0x94); }
   v128load(offset = 0): this { return this.emit(0xfd, 0x00, 2, ...uleb(offset)); }
   v128store(offset = 0): this { return this.emit(0xfd, 0x0b, 2, ...uleb(offset)); }
+  /** v128.load32_splat: one f32 from memory into all four lanes. */
+  v128load32splat(offset = 0): this { return this.emit(0xfd, 0x09, 2, ...uleb(offset)); }
   f32x4splat(): this { return this.emit(0xfd, ...uleb(0x13)); }
   f32x4add(): this { return this.emit(0xfd, ...uleb(0xe4)); }
   f32x4sub(): this { return this.emit(0xfd, ...uleb(0xe5)); }
@@ -89,6 +92,14 @@ export class Fn {
   v128zero(): this { return this.emit(0xfd, 0x0c, ...new Array<number>(16).fill(0)); }
   f32x4extract(lane: number): this { return this.emit(0xfd, ...uleb(0x1f), lane); }
   f32x4gt(): this { return this.emit(0xfd, ...uleb(0x44)); }
+  /** f32x4.max: NaN if either lane is NaN. */
+  f32x4max(): this { return this.emit(0xfd, ...uleb(0xe9)); }
+  v128and(): this { return this.emit(0xfd, ...uleb(0x4e)); }
+  f64x2add(): this { return this.emit(0xfd, ...uleb(0xf0)); }
+  /** f64x2.promote_low_f32x4: lanes 0 and 1 as doubles. */
+  f64x2promoteLow(): this { return this.emit(0xfd, ...uleb(0x5f)); }
+  /** i8x16.shuffle of the two vectors on the stack with 16 lane indices (0-15 first, 16-31 second). */
+  i8x16shuffle(lanes: number[]): this { return this.emit(0xfd, ...uleb(0x0d), ...lanes); }
   /** bitselect(a, b, mask) = (a & mask) | (b & ~mask); push a, b, mask. */
   bitselect(): this { return this.emit(0xfd, ...uleb(0x52)); }
   i32x4splat(): this { return this.emit(0xfd, ...uleb(0x11)); }
