@@ -20,6 +20,7 @@ import {
   leakProblems,
   runBench,
   runStep,
+  type StepOptions,
   selectBenchmarks,
   StepConfigError,
   type BenchDefinition,
@@ -110,16 +111,7 @@ export async function benchCommand(
   return { exitCode: leaks.length ? EXIT_LEAK : EXIT_OK, report };
 }
 
-export interface StepCommandOptions {
-  method: MethodName;
-  layers: number;
-  channels: number;
-  batch: number;
-  imageSize: number;
-  steps: number;
-  warmup: number;
-  microBatch?: number;
-  seed?: number;
+export interface StepCommandOptions extends StepOptions {
   json?: boolean;
   out?: string;
   backend?: BackendChoice;
