@@ -1,8 +1,8 @@
 // Our super-net step next to PyTorch's on the same machine (issue 7). Not part of npm test; needs a python3 with
 // torch (Debian: apt-get install python3-torch), found via --python, $PYTHON, /usr/bin/python3 or python3.
 //
-//   node dist/bench/compare-torch.js --methods darts-1st,entrannas,entrannas-dst [--layers 5 --channels 8 --batch 16
-//        --image-size 32 --steps 5 --warmup 2 --repeats 1 --check --json]
+//   npm run bench:torch -- --methods darts-1st,entrannas,entrannas-dst [--layers 5 --channels 8 --batch 16
+//        --image-size 32 --micro-batch 0 --steps 5 --warmup 2 --repeats 1 --check --json]
 //
 // Per method and repeat, each engine runs in its own process (peak RSS is a process lifetime figure):
 //   ours:    node bin/entrannas-bench.js bench step --backend wasm --json ...   (harness/bench.ts runStep)
@@ -14,10 +14,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../nas/backend.js';
 import { createSearch } from '../harness/methods.js';
 import { searchBenchConfig } from '../harness/bench.js';
+import { addStepSizeOptions } from '../harness/commands/bench.js';
+import { intOption } from '../harness/options.js';
 import { Rng } from '../nas/rng.js';
 import type { MethodName } from '../nas/config.js';
 
@@ -25,52 +28,30 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 interface Opts {
   methods: MethodName[];
-  layers: number; channels: number; batch: number; imageSize: number;
+  layers: number; channels: number; batch: number; imageSize: number; microBatch?: number;
   steps: number; warmup: number; repeats: number; seed: number;
   check: boolean; json: boolean; python?: string;
 }
 
+const TORCH_METHODS = ['darts-1st', 'entrannas', 'entrannas-dst'];
+
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = {
-    methods: ['darts-1st', 'entrannas', 'entrannas-dst'], layers: 5, channels: 8, batch: 16, imageSize: 32,
-    steps: 5, warmup: 2, repeats: 1, seed: 0, check: false, json: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const int = () => {
-      const v = Number(next());
-      if (!Number.isInteger(v) || v < 0) throw new Error(`${a} needs a non-negative integer`);
-      return v;
-    };
-    switch (a) {
-      case '--methods': o.methods = next().split(',') as MethodName[]; break;
-      case '--layers': o.layers = int(); break;
-      case '--channels': o.channels = int(); break;
-      case '--batch': o.batch = int(); break;
-      case '--image-size': o.imageSize = int(); break;
-      case '--steps': o.steps = int(); break;
-      case '--warmup': o.warmup = int(); break;
-      case '--repeats': o.repeats = int(); break;
-      case '--seed': o.seed = int(); break;
-      case '--python': o.python = next(); break;
-      case '--check': o.check = true; break;
-      case '--json': o.json = true; break;
-      case '-h': case '--help':
-        console.log('usage: node dist/bench/compare-torch.js [--methods a,b] [--layers 5] [--channels 8] [--batch 16] ' +
-          '[--image-size 32] [--steps 5] [--warmup 2] [--repeats 1] [--seed 0] [--check] [--json] [--python PATH]');
-        process.exit(0);
-        break;
-      default: throw new Error(`unknown option ${a}`);
-    }
-  }
-  for (const m of o.methods) {
-    if (!['darts-1st', 'entrannas', 'entrannas-dst'].includes(m)) throw new Error(`the PyTorch script has no method "${m}"`);
-  }
+  const cmd = new Command('compare-torch')
+    .description('our super-net step next to PyTorch\'s on this machine (bench/README.md)')
+    .option('--methods <list>', `comma-separated, of ${TORCH_METHODS.join(', ')}`, (v: string) => {
+      const ms = v.split(',').map((m) => m.trim()).filter(Boolean);
+      const bad = ms.filter((m) => !TORCH_METHODS.includes(m));
+      if (!ms.length || bad.length) throw new InvalidArgumentError(`the PyTorch script has no method ${bad.map((b) => `"${b}"`).join(', ') || '(empty list)'}`);
+      return ms as MethodName[];
+    }, TORCH_METHODS as MethodName[])
+    .option('--repeats <n>', 'processes per engine and method', intOption('--repeats', 1), 1)
+    .option('--check', 'first compare loss and α gradients on one batch', false)
+    .option('--json', 'print JSON', false)
+    .option('--python <path>', 'python with torch (default $PYTHON, /usr/bin/python3, python3)')
+    .exitOverride();
+  addStepSizeOptions(cmd).parse(argv, { from: 'user' });
+  const o = cmd.opts<Opts>();
+  if ((o.microBatch ?? 0) > o.batch) throw new Error(`--micro-batch ${o.microBatch} is larger than --batch ${o.batch}`);
   return o;
 }
 
@@ -101,7 +82,7 @@ function writeState(o: Opts, method: MethodName, file: string, check: boolean): 
   let loss: number | undefined;
   if (check) {
     const rng = new Rng(o.seed).child('compare-torch-check');
-    const n = o.batch;
+    const n = o.microBatch || o.batch; // one micro-batch is what either engine evaluates at once
     const xData = rng.normalArray(n * o.imageSize * o.imageSize * 3);
     const yData = Int32Array.from({ length: n }, (_, i) => (i * 7) % 10);
     const x = tf.tensor4d(xData, [n, o.imageSize, o.imageSize, 3]);
@@ -165,6 +146,7 @@ async function main(): Promise<void> {
   await initBackend('wasm');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'compare-torch-'));
   const size = ['--layers', String(o.layers), '--channels', String(o.channels), '--batch', String(o.batch), '--image-size', String(o.imageSize)];
+  if (o.microBatch) size.push('--micro-batch', String(o.microBatch));
   const timing = ['--steps', String(o.steps), '--warmup', String(o.warmup), '--seed', String(o.seed)];
   const load0 = os.loadavg();
   const rows: Row[] = [];
@@ -203,13 +185,13 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const config = { layers: o.layers, channels: o.channels, batch: o.batch, imageSize: o.imageSize, steps: o.steps, warmup: o.warmup, repeats: o.repeats };
+  const config = { layers: o.layers, channels: o.channels, batch: o.batch, imageSize: o.imageSize, microBatch: o.microBatch, steps: o.steps, warmup: o.warmup, repeats: o.repeats };
   const load = { start: load0, end: os.loadavg() };
   if (o.json) {
     console.log(JSON.stringify({ format: 'entrannas-bench/compare-torch@1', config, load, rows }, null, 2));
     return;
   }
-  console.log(`${o.layers} cells, C=${o.channels}, batch ${o.batch}, ${o.imageSize}×${o.imageSize}×3; step = α step + weight step; ` +
+  console.log(`${o.layers} cells, C=${o.channels}, batch ${o.batch}${o.microBatch ? ` (micro-batch ${o.microBatch})` : ''}, ${o.imageSize}×${o.imageSize}×3; step = α step + weight step; ` +
     `median of ${o.steps}×${o.repeats} steps after ${o.warmup} warm-up; load ${load0[0].toFixed(2)} → ${load.end[0].toFixed(2)}`);
   const head = ['method', 'ours ms', 'torch ms', 'ratio', 'ours MiB', 'torch MiB', 'ratio'];
   const lines = rows.map((r) => [r.method, r.oursMs.toFixed(0), r.torchMs.toFixed(0), r.ratio.toFixed(2) + '×',
@@ -219,6 +201,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode;
+    return;
+  }
   console.error(`compare-torch: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;
 });

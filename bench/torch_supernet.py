@@ -347,25 +347,36 @@ class Method:
     def loss(self, x, y):
         return F.cross_entropy(self.net(x, self.modes()), y)
 
-    def arch_step(self, x, y):
-        loss = self.loss(x, y)
-        grads = torch.autograd.grad(loss, self.arch, allow_unused=True)
+    def grads(self, x, y, params, micro_batch=0):
+        """Gradients of the mean loss; with micro_batch, accumulated over chunks (as nas/search.ts gradients())."""
+        n = x.shape[0]
+        size = micro_batch if 0 < micro_batch < n else n
+        total, acc = 0.0, [None] * len(params)
+        for s in range(0, n, size):
+            xs, ys = x[s:s + size], y[s:s + size]
+            loss = self.loss(xs, ys) * (xs.shape[0] / n)
+            gs = torch.autograd.grad(loss, params, allow_unused=True)
+            acc = [g if a is None else (a if g is None else a + g) for a, g in zip(acc, gs)]
+            total += loss.item()
+        return total, acc
+
+    def arch_step(self, x, y, micro_batch=0):
+        loss, grads = self.grads(x, y, self.arch, micro_batch)
         for p, g in zip(self.arch, grads):
             p.grad = g
         torch.nn.utils.clip_grad_norm_([p for p in self.arch if p.grad is not None], 10.0)
         self.adam.step()
         if self.current is not None:
             self.current = self.derive()
-        return loss.item()
+        return loss
 
-    def weight_step(self, x, y):
-        loss = self.loss(x, y)
-        grads = torch.autograd.grad(loss, self.weights, allow_unused=True)
+    def weight_step(self, x, y, micro_batch=0):
+        loss, grads = self.grads(x, y, self.weights, micro_batch)
         for p, g in zip(self.weights, grads):
             p.grad = g
         torch.nn.utils.clip_grad_norm_([p for p in self.weights if p.grad is not None], 5.0)
         self.sgd.step()
-        return loss.item()
+        return loss
 
     def load_state(self, ours):
         """Our parameters, α and β by path (our layouts)."""
@@ -401,6 +412,7 @@ def main():
     ap.add_argument('--image-size', type=int, default=32)
     ap.add_argument('--steps', type=int, default=5)
     ap.add_argument('--warmup', type=int, default=2)
+    ap.add_argument('--micro-batch', type=int, default=0, help='split each batch into chunks of this size, gradients accumulated (0: off)')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--state', help='start from our parameters/α/β (compare-torch writes <state>.json/.bin)')
@@ -436,15 +448,16 @@ def main():
         samples, warm = [], []
         for s in range(a.warmup + a.steps):
             t0 = time.perf_counter()
-            m.arch_step(*val)
-            m.weight_step(*train)
+            m.arch_step(*val, a.micro_batch)
+            m.weight_step(*train, a.micro_batch)
             ms = (time.perf_counter() - t0) * 1000
             (warm if s < a.warmup else samples).append(ms)
         print(json.dumps({
             'method': method, 'engine': f'pytorch {torch.__version__} cpu', 'threads': torch.get_num_threads(),
             'msPerStep': statistics.median(samples), 'samples': samples, 'warmupSamples': warm,
             'peakRssMB': peak_rss_mb(), 'params': sum(p.numel() for p in m.weights),
-            'config': {'layers': a.layers, 'channels': a.channels, 'batch': a.batch, 'imageSize': a.image_size},
+            'config': {'layers': a.layers, 'channels': a.channels, 'batch': a.batch, 'imageSize': a.image_size,
+                       'microBatch': a.micro_batch},
         }), flush=True)
 
 

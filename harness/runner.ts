@@ -27,7 +27,7 @@ import type { BackendChoice } from '../nas/backend.js';
 import { readJsonIfExists, writeJsonAtomic } from './atomic.js';
 import { collectEnv, packageDir } from './env.js';
 import { toMeasures, type MeasureSnapshot } from './measure.js';
-import type { EvalPhaseSpec, FixturePhaseSpec, PhaseSpec, Progress, SearchPhaseSpec } from './phase-types.js';
+import type { EvalPhaseSpec, FixturePhaseSpec, PhaseSpec, PhaseWork, Progress, SearchPhaseSpec } from './phase-types.js';
 import { silentReporter, type ProgressReporter } from './progress.js';
 import { RECORD_SCHEMA_VERSION, type EnvProvenance, type Phase, type RunRecord, type RunStatus } from './record.js';
 
@@ -77,6 +77,18 @@ export interface PlanOptions {
   backend: BackendChoice;
   /** Overrides every phase's timeout (seconds; 0 = none). */
   timeoutSeconds?: number;
+  /** Split search batches into micro-batches of this size (memory), recorded as a deviation; 0/undefined: as the suite. */
+  microBatch?: number;
+}
+
+/** A search phase with micro-batches forced by `run --micro-batch` (unchanged when n ≥ the batch size). */
+function withMicroBatch(work: PhaseWork, n: number | undefined): { work: PhaseWork; deviation?: string } {
+  if (!n || work.kind !== 'search' || n >= work.config.batchSize) return { work };
+  return {
+    work: { ...work, config: { ...work.config, microBatch: n } },
+    deviation: `search in micro-batches of ${n} of ${work.config.batchSize} with gradient accumulation (run --micro-batch: ` +
+      `batch-norm statistics over ${n} samples)`,
+  };
 }
 
 export function isRunnableSuite(x: unknown): x is RunnableSuite {
@@ -108,14 +120,14 @@ export function planRuns(suite: RunnableSuite, opts: PlanOptions): PhaseSpec[] {
       for (const phase of ['search', 'eval'] as const) {
         const w = method[phase];
         if (!w) continue;
-        const work = typeof w === 'function' ? w(seed) : withSeed(w, seed);
+        const { work, deviation } = withMicroBatch(typeof w === 'function' ? w(seed) : withSeed(w, seed), opts.microBatch);
         specs.push({
           suite: suite.name,
           method: method.id,
           seed,
           phase,
           work,
-          deviations: [...suite.deviations, ...(method.deviations ?? [])],
+          deviations: [...suite.deviations, ...(method.deviations ?? []), ...(deviation ? [deviation] : [])],
           backend: opts.backend,
           timeoutSeconds: opts.timeoutSeconds ?? method.timeoutSeconds?.[phase] ?? suite.timeoutSeconds,
         });

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { guardWasmHeap, type MallocModule } from './kernels/heap.js';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import os from 'node:os';
@@ -55,6 +56,8 @@ async function initWasm(): Promise<void> {
   setWasmPaths(wasmDir + path.sep);
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error('the wasm backend failed to initialise');
+  // A full heap becomes a WasmHeapError naming the allocation, not a later "memory access out of bounds".
+  guardWasmHeap((tf.backend() as unknown as { wasm: MallocModule }).wasm);
 }
 
 /**

@@ -126,7 +126,7 @@ class AuxiliaryHead {
   private readonly classifier: Linear;
   private readonly pool: number;
   private readonly stride: number;
-  constructor(store: ParamStore, c: number, numClasses: number, private readonly kind: 'cifar' | 'imagenet', side: number) {
+  constructor(store: ParamStore, c: number, numClasses: number, kind: 'cifar' | 'imagenet', side: number) {
     this.pool = Math.min(5, side);
     this.stride = kind === 'cifar' ? 3 : 2;
     const pooled = Math.floor((side - this.pool) / this.stride) + 1;

@@ -6,7 +6,7 @@ import { SearchNetwork } from './network.js';
 import { ParamStore } from './params.js';
 import { Rng } from './rng.js';
 import { edgeCount, type CellMode, type DerivedPair, type SearchCellOptions } from './cell.js';
-import { applyBnUpdates, type ForwardCtx } from './layers.js';
+import type { ForwardCtx } from './layers.js';
 import { Adam, Sgd, clipByGlobalNorm, type NamedGrads } from './optim.js';
 import type { CellGenotype, Genotype } from './genotype.js';
 import { softmaxRows, toRows } from './derive.js';

@@ -19,6 +19,7 @@ import {
   type SampleSet,
 } from '../harness/history.js';
 import type { EnvProvenance } from '../harness/record.js';
+import { testEnv } from './helpers/env.js';
 import { EXIT_INPUT, EXIT_OK, EXIT_REGRESSION, register, runCompare, type CommandIO } from '../harness/commands/compare.js';
 import { Rng } from '../nas/rng.js';
 
@@ -180,18 +181,7 @@ describe('Mann–Whitney U', () => {
 
 // --- compare ------------------------------------------------------------------------------------------------------
 
-const env = (over: Partial<EnvProvenance> = {}): EnvProvenance => ({
-  gitCommit: 'c0',
-  packageVersion: '0.1.0',
-  node: 'v20.19.0',
-  tfjs: '4.22.0',
-  backend: 'wasm',
-  threads: 2,
-  simd: true,
-  cpuModel: 'AMD EPYC 7B13',
-  platform: 'linux',
-  ...over,
-});
+const env = testEnv;
 
 function entry(commit: string, day: number, benchmarks: Record<string, SampleSet>, e: EnvProvenance = env()): HistoryEntry {
   const ts = new Date(Date.UTC(2025, 0, 1 + day)).toISOString();

@@ -5,7 +5,6 @@ import {
   type AugParams,
 } from '../nas/data/augment.js';
 import { ArrayStore, MemorySplit } from '../nas/data/memory.js';
-import type { Batch } from '../nas/data/types.js';
 import { collect } from './helpers/async.js';
 
 const ID = { mean: [0], std: [1] };

@@ -12,7 +12,6 @@ import { gzipSync } from 'node:zlib';
 import { CIFAR10_NORM, CIFAR10_TEST_FILES, CIFAR10_TRAIN_FILES, fetchCifar10, loadCifar10 } from '../nas/data/cifar10.js';
 import { loadDataset } from '../nas/data/index.js';
 import { extractTar } from '../nas/data/tar.js';
-import type { Batch } from '../nas/data/types.js';
 import { collect, rejects } from './helpers/async.js';
 
 /** n records with label (seed + r) % 10 and pixel bytes (r·7 + p·13 + seed) mod 256, CHW planar. */

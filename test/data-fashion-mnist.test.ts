@@ -8,7 +8,6 @@ import {
   fashionArrays, fashionCacheFile, fashionCacheProblem, loadFashionMnist, parseFashionClassFile,
 } from '../nas/data/fashion-mnist.js';
 import { loadDataset, searchSplits } from '../nas/data/index.js';
-import type { Batch } from '../nas/data/types.js';
 import { collect } from './helpers/async.js';
 
 describe('data: Fashion-MNIST (real data)', function () {

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadIdx, loadMnist, parseIdx } from '../nas/data/idx.js';
 import { loadDataset } from '../nas/data/index.js';
-import type { Batch } from '../nas/data/types.js';
 import { collect, rejects } from './helpers/async.js';
 
 function idx(type: number, dims: number[], data: Uint8Array | number[]): Buffer {

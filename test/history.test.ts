@@ -18,20 +18,10 @@ import {
   type HistoryEntry,
 } from '../harness/history.js';
 import type { EnvProvenance, RunRecord } from '../harness/record.js';
+import { testEnv } from './helpers/env.js';
 import { EXIT_OK, runRecord } from '../harness/commands/compare.js';
 
-const env = (over: Partial<EnvProvenance> = {}): EnvProvenance => ({
-  gitCommit: '0123abcd',
-  packageVersion: '0.1.0',
-  node: 'v20.19.0',
-  tfjs: '4.22.0',
-  backend: 'wasm',
-  threads: 2,
-  simd: true,
-  cpuModel: 'AMD EPYC 7B13',
-  platform: 'linux',
-  ...over,
-});
+const env = (over: Partial<EnvProvenance> = {}): EnvProvenance => testEnv({ gitCommit: '0123abcd', ...over });
 
 function record(over: Partial<RunRecord> & Pick<RunRecord, 'method' | 'seed' | 'phase'>): RunRecord {
   return {

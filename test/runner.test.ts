@@ -8,10 +8,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { execa } from 'execa';
-import { register as registerRun } from '../harness/commands/run.js';
+import { register as registerRun, toRunnableSuite } from '../harness/commands/run.js';
+import { loadSuite } from '../harness/suite.js';
 import { FIXTURE_CHECKPOINT, FIXTURE_GRANDCHILD_PID, FIXTURE_STEP_LOG, fixtureLoss, runFixturePhase } from '../harness/fixture-phase.js';
 import { guardDivergence } from '../harness/phase.js';
-import type { FixturePhaseSpec, PhaseContext, PhaseSpec, Progress } from '../harness/phase-types.js';
+import type { FixturePhaseSpec, PhaseContext, PhaseSpec, Progress, SearchPhaseSpec } from '../harness/phase-types.js';
 import { EtaEstimator, formatDuration, lineReporter, progressFraction } from '../harness/progress.js';
 import type { RunRecord } from '../harness/record.js';
 import {
@@ -113,6 +114,26 @@ describe('runner: planning', () => {
     const s: RunnableSuite = { ...suite, methods: [{ id: 'c', search: { kind: 'fixture', config: { steps: 1, msPerStep: 0, seed: 0 } as never } }] };
     const specs = planRuns(s, { backend: 'cpu', seeds: [3] });
     assert.equal((specs[0].work.config as unknown as { seed: number }).seed, 3);
+  });
+
+  it('--micro-batch sets microBatch of search phases below the batch size and records it as a deviation', () => {
+    const paper = toRunnableSuite(loadSuite('cifar10-standard'));
+    const plain = planRuns(paper, { backend: 'wasm', seeds: [0], methods: ['darts-1st'] });
+    const split = planRuns(paper, { backend: 'wasm', seeds: [0], methods: ['darts-1st'], microBatch: 16 });
+    const search = (specs: PhaseSpec[]) => specs.find((s) => s.phase === 'search')!;
+    const cfg = (spec: PhaseSpec) => (spec.work as SearchPhaseSpec).config;
+    assert.equal(cfg(search(plain)).microBatch, 0);
+    assert.deepEqual(search(plain).deviations, [], 'a paper suite has no deviations of its own');
+    assert.equal(cfg(search(split)).batchSize, 64);
+    assert.equal(cfg(search(split)).microBatch, 16);
+    assert.deepEqual(search(split).deviations, [
+      'search in micro-batches of 16 of 64 with gradient accumulation (run --micro-batch: batch-norm statistics over 16 samples)',
+    ]);
+    const evalSpec = split.find((s) => s.phase === 'eval')!;
+    assert.deepEqual(evalSpec.deviations, [], 'evaluation is not split');
+    // a micro-batch at or above the batch size changes nothing
+    const same = planRuns(paper, { backend: 'wasm', seeds: [0], methods: ['darts-1st'], microBatch: 64 });
+    assert.deepEqual(same, plain);
   });
 
   it('names --methods when a method is unknown', () => {

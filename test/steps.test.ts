@@ -8,6 +8,7 @@ import { median } from 'simple-statistics';
 import { findSteps, fitSteps, noiseScale } from '../harness/steps.js';
 import { HISTORY_SCHEMA_VERSION, machineClass, sampleSet, writeHistoryEntry, type HistoryEntry } from '../harness/history.js';
 import type { EnvProvenance } from '../harness/record.js';
+import { testEnv } from './helpers/env.js';
 import { runSteps } from '../harness/commands/compare.js';
 import { Rng } from '../nas/rng.js';
 
@@ -20,17 +21,7 @@ function series(seed: number, n: number, level: number, rel: number, at = n, fac
   return Array.from({ length: n }, (_, i) => level * (i >= at ? factor : 1) * (1 + rel * r.normal()));
 }
 
-const env: EnvProvenance = {
-  gitCommit: '',
-  packageVersion: '0.1.0',
-  node: 'v20.19.0',
-  tfjs: '4.22.0',
-  backend: 'wasm',
-  threads: 2,
-  simd: true,
-  cpuModel: 'AMD EPYC 7B13',
-  platform: 'linux',
-};
+const env: EnvProvenance = testEnv({ gitCommit: '' });
 
 /** Nightly entries c00..c{n-1}, one day apart, with per-night samples around each night's level. */
 function nightlies(levels: Record<string, number[]>, seed = 1): HistoryEntry[] {

@@ -7,7 +7,7 @@
 // tensor leaks (the output is still written); 2 bad input (a filter that matches nothing, an engine config error).
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { BACKEND_NAMES, initBackend, type BackendChoice, type BackendInfo } from '../../nas/backend.js';
-import { METHODS, type MethodName } from '../../nas/config.js';
+import { METHODS } from '../../nas/config.js';
 import { writeJsonAtomic } from '../atomic.js';
 import { collectEnv } from '../env.js';
 import { machineClass } from '../history.js';
@@ -206,6 +206,19 @@ async function act<T extends { exitCode: number }>(cmd: Command, io: BenchIO, ru
   }
 }
 
+/** The super-net size and timing flags of `bench step` (also bench/compare-torch's), with their defaults. */
+export function addStepSizeOptions(cmd: Command): Command {
+  return cmd
+    .option('--layers <n>', 'cells', intOption('--layers', 1), 5)
+    .option('--channels <n>', 'initial channels C', intOption('--channels', 1), 8)
+    .option('--batch <n>', 'batch size', intOption('--batch', 1), 16)
+    .option('--image-size <n>', 'image side (square, 3 channels)', intOption('--image-size', 1), 32)
+    .option('--steps <n>', 'measured steps', intOption('--steps', 1), 5)
+    .option('--warmup <n>', 'warm-up steps (not measured)', intOption('--warmup', 0), 2)
+    .option('--micro-batch <n>', 'split each batch into micro-batches with gradient accumulation (0 = off)', intOption('--micro-batch', 0))
+    .option('--seed <n>', 'seed of the weights and data', intOption('--seed', 0), 0);
+}
+
 export function register(program: Command, io: BenchIO = defaultIO, deps: BenchDeps & StepDeps = {}): void {
   const bench = program
     .command('bench')
@@ -228,22 +241,16 @@ export function register(program: Command, io: BenchIO = defaultIO, deps: BenchD
       await act(this, io, () => benchCommand(opts, io, deps));
     });
 
-  bench
+  const step = bench
     .command('step')
     .description(
       'Time full super-net steps (α step when the method has one, then the weight step) on random 3-channel data ' +
         'at the given size; prints msPerStep (median of --steps after --warmup), peakRssMB and peakTensorMB (MiB). ' +
         "The paper's search size is --layers 8 --channels 16 --batch 64.",
-    )
+    );
+  step
     .addOption(new Option('--method <name>', 'search method').choices([...METHODS]).makeOptionMandatory())
-    .option('--layers <n>', 'cells', intOption('--layers', 1), 5)
-    .option('--channels <n>', 'initial channels C', intOption('--channels', 1), 8)
-    .option('--batch <n>', 'batch size', intOption('--batch', 1), 16)
-    .option('--image-size <n>', 'image side (square, 3 channels)', intOption('--image-size', 1), 32)
-    .option('--steps <n>', 'measured steps', intOption('--steps', 1), 5)
-    .option('--warmup <n>', 'warm-up steps (not measured)', intOption('--warmup', 0), 2)
-    .option('--micro-batch <n>', 'split each batch into micro-batches with gradient accumulation (0 = off)', intOption('--micro-batch', 0))
-    .option('--seed <n>', 'seed of the weights and data', intOption('--seed', 0), 0)
+  addStepSizeOptions(step)
     .option('--json', 'print the result as JSON')
     .option('--out <file>', 'also write the JSON to this file (atomically)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))

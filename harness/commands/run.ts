@@ -127,6 +127,7 @@ export interface RunCommandOptions {
   fresh?: boolean;
   concurrency: number;
   timeout?: number;
+  microBatch?: number;
 }
 
 export interface RunCommandDeps {
@@ -162,7 +163,7 @@ export function formatSummary(suite: string, resultsDir: string, s: RunSummary):
 export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: RunCommandDeps): Promise<number> {
   const loaded = await deps.loadSuite(suiteArg);
   const suite = loaded.runnable;
-  const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, timeoutSeconds: o.timeout });
+  const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, timeoutSeconds: o.timeout, microBatch: o.microBatch });
   const resultsDir = path.resolve(o.out);
   const prepared = prepareResultsDir(resultsDir, suite.name, { resume: o.resume, fresh: o.fresh });
   const say = (line: string): void => void deps.stdout.write(line + '\n');
@@ -324,6 +325,8 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
     .option('--fresh', 'move existing runs of this suite to <out>/archive/ and start over')
     .option('--concurrency <n>', 'child processes at once (one phase per device)', positiveInt('--concurrency'), 1)
     .option('--timeout <seconds>', 'timeout per phase, overriding the suite (0 = none)', parseTimeout)
+    .option('--micro-batch <n>', 'search in micro-batches of n with gradient accumulation when a batch does not fit ' +
+      '(the wasm heap is 4 GiB); recorded as a deviation, so rows become proxy', positiveInt('--micro-batch'))
     .action(async (suiteArg: string, opts: RunCommandOptions, cmd: Command) => {
       if (opts.resume && opts.fresh) cmd.error('error: --resume and --fresh exclude each other: pick one');
       try {

@@ -26,12 +26,18 @@ export interface SizeFlags {
   resume?: boolean;
 }
 
+/** The `search` command's own flags (beyond the size flags it shares with `eval`). */
+export interface SearchFlags {
+  warmup?: number; nodes?: number; noSharing?: boolean; lr?: number; archLr?: number; tauEnd?: number; microBatch?: number;
+}
+
 /** SearchConfig from the method's defaults plus the size flags (only the flags given override). */
-export function searchConfigFromFlags(method: MethodName, f: SizeFlags & { warmup?: number; nodes?: number; noSharing?: boolean; lr?: number; archLr?: number; tauEnd?: number }): SearchConfig {
+export function searchConfigFromFlags(method: MethodName, f: SizeFlags & SearchFlags): SearchConfig {
   const o: SearchOverrides = {
     data: { dataset: f.dataset, dataDir: f.dataDir, imageSize: f.imageSize, trainLimit: f.subset },
     stem: f.dataset === 'imagenet' ? 'imagenet' : undefined,
     epochs: f.epochs, layers: f.layers, channels: f.channels, batchSize: f.batch, stepsPerEpoch: f.stepsPerEpoch,
+    microBatch: f.microBatch,
     archWarmupEpochs: f.warmup,
     space: f.nodes ? { nodes: f.nodes } : undefined,
     entrannas: f.noSharing ? { featureSharing: false } : undefined,
@@ -86,7 +92,8 @@ export function register(program: Command): void {
     .option('--lr <x>', 'weight learning rate', floatOption('--lr'))
     .option('--arch-lr <x>', 'architecture learning rate', floatOption('--arch-lr'))
     .option('--tau-end <x>', 'anneal the softmax temperature linearly from 1 to x over the search', floatOption('--tau-end'))
-    .action(async (o: SizeFlags & { method: MethodName; warmup?: number; nodes?: number; sharing?: boolean; lr?: number; archLr?: number; tauEnd?: number }) => {
+    .option('--micro-batch <n>', 'split each batch into micro-batches of n with gradient accumulation (memory; 0 = off)', intOption('--micro-batch'))
+    .action(async (o: SizeFlags & Omit<SearchFlags, 'noSharing'> & { method: MethodName; sharing?: boolean }) => {
       const cfg = searchConfigFromFlags(o.method, { ...o, noSharing: o.sharing === false });
       const info = await initBackend(o.backend);
       console.error(describeBackend(info));

@@ -5,7 +5,7 @@
 // when C % 4 = 0, JS otherwise; per-channel sums are accumulated in float64.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptrOf } from './memory.js';
 import { simdFor, type SimdKernels } from './simd.js';
 
 /** Sums of up to this many rows are f32, then added in float64 (inside one SIMD call). */
@@ -22,10 +22,9 @@ function wasmSimd(backend: KernelBackend, C: number): { w: WasmBackendLike; k: S
 /** Temporary heap floats for SIMD calls (freed by release()). Allocate before taking any heap views. */
 function scratch(w: WasmBackendLike, backend: KernelBackend, floats: number): { ptr: number; release(): void } {
   const info = w.makeOutput([floats], 'float32');
-  return { ptr: w.dataIdMap.get(info.dataId)!.memoryOffset, release: () => void backend.disposeData(info.dataId, true) };
+  return { ptr: ptrOf(w, info), release: () => void backend.disposeData(info.dataId, true) };
 }
 
-const ptrOf = (w: WasmBackendLike, t: TensorInfo): number => w.dataIdMap.get(t.dataId)!.memoryOffset;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Statistics

@@ -4,10 +4,9 @@
 // these are strided row copies (copyRows); elsewhere the stock tf.concat / tf.slice.
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike } from './memory.js';
+import { asWasm, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './memory.js';
 import { simdFor, type SimdKernels } from './simd.js';
 
-const ptr = (w: WasmBackendLike, t: TensorInfo): number => w.dataIdMap.get(t.dataId)!.memoryOffset;
 
 function fast(channels: number[]): { w: WasmBackendLike; k: SimdKernels } | undefined {
   const w = asWasm(tf.backend());

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelBackend } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './memory.js';
 import { simdFor, type SimdKernels } from './simd.js';
 import { checkInt, outSize, validRange } from './geometry.js';
 import { subsample } from './subsample.js';
@@ -120,7 +120,6 @@ function pwSimd(backend: KernelBackend, cin: number, cout: number): { w: WasmBac
   return w && k ? { w, k } : undefined;
 }
 
-const ptr = (w: WasmBackendLike, t: TensorInfo): number => w.dataIdMap.get(t.dataId)!.memoryOffset;
 
 /**
  * out = a·b (or a·bᵀ), float32 arithmetic in the SIMD kernel's order (each product and each partial sum rounded

@@ -8,7 +8,7 @@
 // wasm (C % 4 ≠ 0) and native backends: a native depthwise conv of dy with the flipped filter.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, type NasKernel, type NasKernelFunc, heapPtr, zeroedOutput } from './memory.js';
 import { simdFor, type DwGeom } from './simd.js';
 import { checkInt, nhwcPads, outSize, validRange } from './geometry.js';
 import { stridedGather } from './subsample.js';
@@ -21,14 +21,16 @@ export interface DwGeometry {
 
 const geomArgs = (g: DwGeometry): DwGeom => [g.N, g.H, g.W, g.C, g.Ho, g.Wo, g.KH, g.KW, g.s, g.d, g.pt, g.pl];
 
-/** dw[kh,kw,c] = Σ_{n,oh,ow} x[n, oh·s+kh·d−pt, ow·s+kw·d−pl, c] · dy[n,oh,ow,c] (float64 accumulation). */
-export function dwBackpropFilterJS(x: Float32Array, dy: Float32Array, dw: Float32Array, g: DwGeometry): void {
+/**
+ * Every run of in-bounds taps, for the JS backprops: for each (n, oh, kh, kw) with a valid input row, `cnt`
+ * consecutive output columns starting at dy offset `ys` read x from offset `xs` on (steps s·C in x, C in dy; add c
+ * for channel c); `wBase` is the tap's filter offset.
+ */
+function forEachTapRun(g: DwGeometry, visit: (xs: number, ys: number, wBase: number, cnt: number) => void): void {
   const { N, H, W, C, Ho, Wo, KH, KW, s, d, pt, pl } = g;
-  const acc = new Float64Array(KH * KW * C);
   const lo = new Int32Array(KW);
   const hi = new Int32Array(KW);
   for (let kw = 0; kw < KW; kw++) [lo[kw], hi[kw]] = validRange(kw * d - pl, s, W, Wo);
-  const sC = s * C;
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < Ho; oh++) {
       const yRow = (n * Ho + oh) * Wo * C;
@@ -37,58 +39,44 @@ export function dwBackpropFilterJS(x: Float32Array, dy: Float32Array, dw: Float3
         if (ih < 0 || ih >= H) continue;
         const xRow = (n * H + ih) * W * C;
         for (let kw = 0; kw < KW; kw++) {
-          const l = lo[kw];
-          const cnt = hi[kw] - l;
-          if (cnt <= 0) continue;
-          const wBase = (kh * KW + kw) * C;
-          const xs = xRow + (kw * d - pl + l * s) * C;
-          const ys = yRow + l * C;
-          for (let c = 0; c < C; c++) {
-            let sum = 0;
-            let xi = xs + c;
-            let yi = ys + c;
-            for (let t = 0; t < cnt; t++, xi += sC, yi += C) sum += x[xi] * dy[yi];
-            acc[wBase + c] += sum;
-          }
+          const cnt = hi[kw] - lo[kw];
+          if (cnt > 0) visit(xRow + (kw * d - pl + lo[kw] * s) * C, yRow + lo[kw] * C, (kh * KW + kw) * C, cnt);
         }
       }
     }
   }
+}
+
+/** dw[kh,kw,c] = Σ_{n,oh,ow} x[n, oh·s+kh·d−pt, ow·s+kw·d−pl, c] · dy[n,oh,ow,c] (float64 accumulation). */
+export function dwBackpropFilterJS(x: Float32Array, dy: Float32Array, dw: Float32Array, g: DwGeometry): void {
+  const { C, KH, KW, s } = g;
+  const acc = new Float64Array(KH * KW * C);
+  const sC = s * C;
+  forEachTapRun(g, (xs, ys, wBase, cnt) => {
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      let xi = xs + c;
+      let yi = ys + c;
+      for (let t = 0; t < cnt; t++, xi += sC, yi += C) sum += x[xi] * dy[yi];
+      acc[wBase + c] += sum;
+    }
+  });
   for (let i = 0; i < acc.length; i++) dw[i] = acc[i];
 }
 
 /** dx[n,ih,iw,c] = Σ f[kh,kw,c] · dy[n,oh,ow,c] over taps with ih = oh·s+kh·d−pt, iw = ow·s+kw·d−pl. */
 export function dwBackpropInputJS(dy: Float32Array, f: Float32Array, dx: Float32Array, g: DwGeometry, zeroed: boolean): void {
-  const { N, H, W, C, Ho, Wo, KH, KW, s, d, pt, pl } = g;
+  const { C, s } = g;
   if (!zeroed) dx.fill(0);
-  const lo = new Int32Array(KW);
-  const hi = new Int32Array(KW);
-  for (let kw = 0; kw < KW; kw++) [lo[kw], hi[kw]] = validRange(kw * d - pl, s, W, Wo);
   const sC = s * C;
-  for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < Ho; oh++) {
-      const yRow = (n * Ho + oh) * Wo * C;
-      for (let kh = 0; kh < KH; kh++) {
-        const ih = oh * s + kh * d - pt;
-        if (ih < 0 || ih >= H) continue;
-        const xRow = (n * H + ih) * W * C;
-        for (let kw = 0; kw < KW; kw++) {
-          const l = lo[kw];
-          const cnt = hi[kw] - l;
-          if (cnt <= 0) continue;
-          const wBase = (kh * KW + kw) * C;
-          const xs = xRow + (kw * d - pl + l * s) * C;
-          const ys = yRow + l * C;
-          for (let c = 0; c < C; c++) {
-            const fv = f[wBase + c];
-            let xi = xs + c;
-            let yi = ys + c;
-            for (let t = 0; t < cnt; t++, xi += sC, yi += C) dx[xi] += fv * dy[yi];
-          }
-        }
-      }
+  forEachTapRun(g, (xs, ys, wBase, cnt) => {
+    for (let c = 0; c < C; c++) {
+      const fv = f[wBase + c];
+      let xi = xs + c;
+      let yi = ys + c;
+      for (let t = 0; t < cnt; t++, xi += sC, yi += C) dx[xi] += fv * dy[yi];
     }
-  }
+  });
 }
 
 /** Run one backprop on the best path for this backend: SIMD in place on wasm (C % 4 = 0), JS otherwise. */
@@ -98,9 +86,8 @@ function backprop(
   const wasm = asWasm(backend);
   const simd = wasm && g.C % 4 === 0 ? simdFor(wasm) : undefined;
   if (wasm && simd) {
-    const out = wasm.makeOutput(outShape, 'float32');
-    const off = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId)!.memoryOffset;
-    new Float32Array(wasm.wasm.HEAPU8.buffer, off(out), size(outShape)).fill(0);
+    const out = zeroedOutput(wasm, outShape);
+    const off = (t: TensorInfo) => heapPtr(wasm, t);
     if (which === 'filter') simd.dwFilter(off(a), off(b), off(out), ...geomArgs(g));
     else simd.dwInput(off(out), off(a), off(b), ...geomArgs(g));
     return out;
@@ -179,9 +166,8 @@ const nasForwardKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   const wasm = asWasm(backend);
   const simd = wasm && C % 4 === 0 ? simdFor(wasm) : undefined;
   if (wasm && simd) {
-    const out = wasm.makeOutput([N, Ho, Wo, C], 'float32');
-    const off = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId)!.memoryOffset;
-    new Float32Array(wasm.wasm.HEAPU8.buffer, off(out), N * Ho * Wo * C).fill(0);
+    const out = zeroedOutput(wasm, [N, Ho, Wo, C]);
+    const off = (t: TensorInfo) => heapPtr(wasm, t);
     simd.dwForward(off(x), off(out), off(f), N, H, W, C, Ho, Wo, KH, KW, a.stride, a.dilation, a.padTop, a.padLeft);
     return out;
   }

@@ -32,6 +32,16 @@ export function asWasm(backend: KernelBackend): WasmBackendLike | undefined {
 
 export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
+/** Byte offset of a tensor's data in the wasm heap. */
+export const heapPtr = (w: WasmBackendLike, t: TensorInfo): number => w.dataIdMap.get(t.dataId)!.memoryOffset;
+
+/** A new float32 output on the wasm heap, filled with zeros (for kernels that accumulate into it). */
+export function zeroedOutput(w: WasmBackendLike, shape: number[]): TensorInfo {
+  const out = w.makeOutput(shape, 'float32');
+  new Float32Array(w.wasm.HEAPU8.buffer, heapPtr(w, out), size(shape)).fill(0);
+  return out;
+}
+
 function checkF32(t: TensorInfo, what: string): void {
   if (t.dtype !== 'float32') throw new Error(`nas kernel: ${what} must be float32, got ${t.dtype}`);
 }

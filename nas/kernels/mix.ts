@@ -5,7 +5,7 @@
 // wasm SIMD when the size is a multiple of 4 floats, JS otherwise (float64 dot products in both).
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './memory.js';
 import { simdFor, type SimdKernels } from './simd.js';
 
 /** Floats per SIMD dot-product call: partial sums of this many products are f32, then added in float64. */
@@ -17,7 +17,6 @@ function fast(backend: KernelBackend, n: number): { w: WasmBackendLike; k: SimdK
   return w && k ? { w, k } : undefined;
 }
 
-const ptr = (w: WasmBackendLike, t: TensorInfo): number => w.dataIdMap.get(t.dataId)!.memoryOffset;
 
 function termInputs(inputs: Record<string, TensorInfo | undefined>, count: number): TensorInfo[] {
   return Array.from({ length: count }, (_, t) => {

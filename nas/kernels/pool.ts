@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelBackend } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, type NasKernel, type NasKernelFunc, heapPtr, zeroedOutput } from './memory.js';
 import { simdFor, type PoolGeom } from './simd.js';
 import { checkInt, outSize } from './geometry.js';
 
@@ -16,12 +16,12 @@ export interface PoolGeometry {
   KH: number; KW: number; s: number; pt: number; pl: number;
 }
 
-/** dx[argmax of each window] += dy. Ties go to the first in-bounds pixel in row-major window order (PyTorch). */
-export function maxPoolGradJS(dy: Float32Array, x: Float32Array, dx: Float32Array, g: PoolGeometry, zeroed: boolean): void {
+/** Every output pixel's window clipped to the input: yo = dy offset, (h0, w0) = window origin, in-bounds kh/kw ranges. */
+function forEachWindow(
+  g: PoolGeometry,
+  visit: (n: number, yo: number, h0: number, w0: number, khLo: number, khHi: number, kwLo: number, kwHi: number) => void,
+): void {
   const { N, H, W, C, Ho, Wo, KH, KW, s, pt, pl } = g;
-  if (!zeroed) dx.fill(0);
-  const best = new Float32Array(C);
-  const bestIdx = new Int32Array(C);
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < Ho; oh++) {
       const h0 = oh * s - pt;
@@ -29,67 +29,57 @@ export function maxPoolGradJS(dy: Float32Array, x: Float32Array, dx: Float32Arra
       const khHi = Math.min(KH, H - h0);
       for (let ow = 0; ow < Wo; ow++) {
         const w0 = ow * s - pl;
-        const kwLo = Math.max(0, -w0);
-        const kwHi = Math.min(KW, W - w0);
-        let first = true;
-        for (let kh = khLo; kh < khHi; kh++) {
-          const row = (n * H + h0 + kh) * W;
-          for (let kw = kwLo; kw < kwHi; kw++) {
-            const base = (row + w0 + kw) * C;
-            if (first) {
-              for (let c = 0; c < C; c++) {
-                best[c] = x[base + c];
-                bestIdx[c] = base + c;
-              }
-              first = false;
-            } else {
-              for (let c = 0; c < C; c++) {
-                const v = x[base + c];
-                if (v > best[c]) {
-                  best[c] = v;
-                  bestIdx[c] = base + c;
-                }
-              }
-            }
-          }
-        }
-        if (first) continue; // window entirely in padding: no input receives gradient
-        const yo = ((n * Ho + oh) * Wo + ow) * C;
-        for (let c = 0; c < C; c++) dx[bestIdx[c]] += dy[yo + c];
+        visit(n, ((n * Ho + oh) * Wo + ow) * C, h0, w0, khLo, khHi, Math.max(0, -w0), Math.min(KW, W - w0));
       }
     }
   }
 }
 
-/** dx[window pixels] += dy / (number of in-bounds pixels of the window). */
-export function avgPoolGradJS(dy: Float32Array, dx: Float32Array, g: PoolGeometry, zeroed: boolean): void {
-  const { N, H, W, C, Ho, Wo, KH, KW, s, pt, pl } = g;
+/** dx[argmax of each window] += dy. Ties go to the first in-bounds pixel in row-major window order (PyTorch). */
+export function maxPoolGradJS(dy: Float32Array, x: Float32Array, dx: Float32Array, g: PoolGeometry, zeroed: boolean): void {
+  const { H, W, C } = g;
   if (!zeroed) dx.fill(0);
-  const gv = new Float32Array(C);
-  for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < Ho; oh++) {
-      const h0 = oh * s - pt;
-      const khLo = Math.max(0, -h0);
-      const khHi = Math.min(KH, H - h0);
-      for (let ow = 0; ow < Wo; ow++) {
-        const w0 = ow * s - pl;
-        const kwLo = Math.max(0, -w0);
-        const kwHi = Math.min(KW, W - w0);
-        const count = (khHi - khLo) * (kwHi - kwLo);
-        if (count <= 0) continue;
-        const inv = 1 / count;
-        const yo = ((n * Ho + oh) * Wo + ow) * C;
-        for (let c = 0; c < C; c++) gv[c] = dy[yo + c] * inv;
-        for (let kh = khLo; kh < khHi; kh++) {
-          const row = (n * H + h0 + kh) * W;
-          for (let kw = kwLo; kw < kwHi; kw++) {
-            const base = (row + w0 + kw) * C;
-            for (let c = 0; c < C; c++) dx[base + c] += gv[c];
+  const best = new Float32Array(C);
+  const bestIdx = new Int32Array(C);
+  forEachWindow(g, (n, yo, h0, w0, khLo, khHi, kwLo, kwHi) => {
+    let first = true;
+    for (let kh = khLo; kh < khHi; kh++) {
+      const row = (n * H + h0 + kh) * W;
+      for (let kw = kwLo; kw < kwHi; kw++) {
+        const base = (row + w0 + kw) * C;
+        for (let c = 0; c < C; c++) {
+          const v = x[base + c];
+          if (first || v > best[c]) {
+            best[c] = v;
+            bestIdx[c] = base + c;
           }
         }
+        first = false;
       }
     }
-  }
+    if (first) return; // window entirely in padding: no input receives gradient
+    for (let c = 0; c < C; c++) dx[bestIdx[c]] += dy[yo + c];
+  });
+}
+
+/** dx[window pixels] += dy / (number of in-bounds pixels of the window). */
+export function avgPoolGradJS(dy: Float32Array, dx: Float32Array, g: PoolGeometry, zeroed: boolean): void {
+  const { H, W, C } = g;
+  if (!zeroed) dx.fill(0);
+  const gv = new Float32Array(C);
+  forEachWindow(g, (n, yo, h0, w0, khLo, khHi, kwLo, kwHi) => {
+    const count = (khHi - khLo) * (kwHi - kwLo);
+    if (count <= 0) return;
+    const inv = 1 / count;
+    for (let c = 0; c < C; c++) gv[c] = dy[yo + c] * inv;
+    for (let kh = khLo; kh < khHi; kh++) {
+      const row = (n * H + h0 + kh) * W;
+      for (let kw = kwLo; kw < kwHi; kw++) {
+        const base = (row + w0 + kw) * C;
+        for (let c = 0; c < C; c++) dx[base + c] += gv[c];
+      }
+    }
+  });
 }
 
 const poolArgs = (g: PoolGeometry): PoolGeom => [g.N, g.H, g.W, g.C, g.Ho, g.Wo, g.KH, g.KW, g.s, g.pt, g.pl];
@@ -100,9 +90,8 @@ function poolGrad(backend: KernelBackend, kind: 'max' | 'avg', dy: TensorInfo, x
   const wasm = asWasm(backend);
   const simd = wasm && g.C % 4 === 0 ? simdFor(wasm) : undefined;
   if (wasm && simd) {
-    const out = wasm.makeOutput(xShape, 'float32');
-    const off = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId)!.memoryOffset;
-    new Float32Array(wasm.wasm.HEAPU8.buffer, off(out), size(xShape)).fill(0);
+    const out = zeroedOutput(wasm, xShape);
+    const off = (t: TensorInfo) => heapPtr(wasm, t);
     if (kind === 'max') simd.maxPoolGrad(off(x!), off(dy), off(out), ...poolArgs(g));
     else simd.avgPoolGrad(off(dy), off(out), ...poolArgs(g));
     return out;

@@ -4,7 +4,7 @@
 // wasm SIMD when the size is a multiple of 4 floats, JS otherwise.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './memory.js';
 import { simdFor, type SimdKernels } from './simd.js';
 
 function fast(backend: KernelBackend, n: number): { w: WasmBackendLike; k: SimdKernels } | undefined {
@@ -13,7 +13,6 @@ function fast(backend: KernelBackend, n: number): { w: WasmBackendLike; k: SimdK
   return w && k ? { w, k } : undefined;
 }
 
-const ptr = (w: WasmBackendLike, t: TensorInfo): number => w.dataIdMap.get(t.dataId)!.memoryOffset;
 
 // NasRelu: inputs {x} → max(x, 0), NaN kept.
 const reluKernel: NasKernelFunc = ({ inputs, backend }) => {

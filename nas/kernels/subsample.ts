@@ -1,7 +1,7 @@
 // Strided subsampling x[:, off::s, off::s, :] with a gradient (tfjs' stridedSlice has none).
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, type NasKernel, type NasKernelFunc, heapPtr, zeroedOutput } from './memory.js';
 import { simdFor } from './simd.js';
 import { checkInt } from './geometry.js';
 
@@ -43,7 +43,7 @@ function scatterJS(dy: Float32Array, dx: Float32Array, N: number, H: number, W: 
 function simdCopy(backend: Parameters<NasKernelFunc>[0]['backend'], C: number) {
   const w = asWasm(backend);
   const k = w && C % 4 === 0 ? simdFor(w) : undefined;
-  return w && k ? { w, k, ptr: (t: TensorInfo) => w.dataIdMap.get(t.dataId)!.memoryOffset } : undefined;
+  return w && k ? { w, k, ptr: (t: TensorInfo) => heapPtr(w, t) } : undefined;
 }
 
 const gatherKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
@@ -69,8 +69,7 @@ const scatterKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   const [N, Ho, Wo, C] = dy.shape;
   const fast = simdCopy(backend, C);
   if (fast) {
-    const dx = fast.w.makeOutput([N, inH, inW, C], 'float32');
-    new Float32Array(fast.w.wasm.HEAPU8.buffer, fast.ptr(dx), size(dx.shape)).fill(0);
+    const dx = zeroedOutput(fast.w, [N, inH, inW, C]);
     const C4 = 4 * C;
     fast.k.copy3(fast.ptr(dx) + (offset * inW + offset) * C4, inH * inW * C4, stride * inW * C4, stride * C4,
       fast.ptr(dy), Ho * Wo * C4, Wo * C4, C4, N, Ho, Wo, C4);
