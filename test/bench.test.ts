@@ -15,7 +15,8 @@ import { buildHistoryEntry, machineClass, readHistoryEntry } from '../harness/hi
 import { compare } from '../harness/compare.js';
 import { runRecord } from '../harness/commands/compare.js';
 import { benchDefinitions, median, runBenchmarks, selectBenchmarks, thinSamples, type BenchDefinition, type BenchReport, type StepReport } from '../harness/bench.js';
-import { benchCommand, register, stepCommand, type BenchIO } from '../harness/commands/bench.js';
+import { BenchInputError, benchCommand, register, stepCommand, type BenchIO } from '../harness/commands/bench.js';
+import { WasmHeapError } from '../nas/kernels/heap.js';
 import { useBackend } from './helpers/backend.js';
 
 const run = promisify(execFile);
@@ -235,6 +236,14 @@ describe('bench', function () {
       assert.deepEqual(report.samples, [40, 10, 13]);
       assert.equal(report.msPerStep, 13, 'median, not mean (21) and not including the warm-up');
       assert.equal(report.microBatch, 1);
+    });
+
+    it('a step that overflows the wasm heap is bad input (BenchInputError) carrying the heap message', async () => {
+      const onStep = () => {
+        throw new WasmHeapError(3 << 20, 4096 * 2 ** 20);
+      };
+      await assert.rejects(stepCommand({ ...tiny, steps: 1, warmup: 0 }, captureIO(), { init, onStep }), (e: unknown) =>
+        e instanceof BenchInputError && /^wasm heap exhausted: cannot allocate 3\.0 MiB .*--micro-batch/.test(e.message));
     });
 
     it('random-ws has no α step', async () => {

@@ -230,6 +230,45 @@ describe('search methods (wasm)', function () {
     assert.deepEqual(resumed.genotype, full.genotype);
   });
 
+  it('micro-batches accumulate gradients weighted by chunk size (uneven 3+3+2 of 8), and the record names the strategy', async () => {
+    type Grads = { loss: number; grads: Record<string, tf.Tensor> };
+    type Internals = {
+      gradients(b: TensorBatch, modes: () => unknown, vars: Map<string, tf.Variable>): Grads;
+      weightVars: Map<string, tf.Variable>;
+      archVars: Map<string, tf.Variable>;
+    };
+    const split = createSearch(config('darts-1st', 3, { microBatch: 3 }), { numClasses: 4, imageShape: [8, 8, 3] });
+    const whole = createSearch(config('darts-1st', 3), { numClasses: 4, imageShape: [8, 8, 3] });
+    const b = batchOf(5, 8);
+    const parts = [[0, 3], [3, 3], [6, 2]].map(([s0, n]) => ({ x: tf.slice(b.x, [s0, 0, 0, 0], [n, -1, -1, -1]), y: tf.slice(b.y, [s0], [n]), n }));
+    for (const kind of ['weights', 'arch'] as const) {
+      const si = split as unknown as Internals;
+      const wi = whole as unknown as Internals;
+      const vars = (i: Internals) => (kind === 'weights' ? i.weightVars : i.archVars);
+      const got = si.gradients(b, () => split.modesFor(kind), vars(si));
+      const chunks = parts.map((p) => wi.gradients(p, () => whole.modesFor(kind), vars(wi)));
+      const wantLoss = chunks.reduce((a, c, i) => a + (c.loss * parts[i].n) / 8, 0);
+      assert.ok(Math.abs(got.loss - wantLoss) < 1e-5 * Math.abs(wantLoss), `${kind}: loss ${got.loss} vs ${wantLoss}`);
+      assert.deepEqual(Object.keys(got.grads).sort(), Object.keys(chunks[0].grads).sort());
+      let worst = 0;
+      for (const name of Object.keys(got.grads)) {
+        const want = chunks.reduce((acc, c, i) => acc.map((v, j) => v + (c.grads[name].dataSync()[j] * parts[i].n) / 8),
+          new Array<number>(got.grads[name].size).fill(0));
+        const g = got.grads[name].dataSync();
+        const scale = Math.max(1e-6, ...want.map(Math.abs));
+        for (let j = 0; j < want.length; j++) worst = Math.max(worst, Math.abs(g[j] - want[j]) / scale);
+      }
+      assert.ok(worst < 1e-4, `${kind}: worst relative difference ${worst}`);
+      tf.dispose([...Object.values(got.grads), ...chunks.flatMap((c) => Object.values(c.grads))]);
+    }
+    split.dispose();
+    whole.dispose();
+    tf.dispose([b.x, b.y, ...parts.flatMap((p) => [p.x, p.y])]);
+    const r = await search(config('entrannas', 0, { microBatch: 3 }));
+    assert.equal(r.memoryStrategy, 'micro-batch 3 of 8 with gradient accumulation');
+    assert.equal((await search(config('entrannas', 0))).memoryStrategy, 'none');
+  });
+
   it('the tensor count stays flat across training steps (no leaks)', () => {
     for (const method of ['entrannas', 'entrannas-dst', 'darts-1st', 'pc-darts', 'random-ws'] as const) {
       const m = createSearch(config(method, 0, { channels: 8 }), { numClasses: 4, imageShape: [8, 8, 3] });

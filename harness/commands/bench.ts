@@ -4,10 +4,12 @@
 //   entrannas-bench bench step --method M [--layers 5] [--channels 8] [--batch 16] [--image-size 32] [--steps 5]
 //                              [--warmup 2] [--micro-batch n] [--seed n] [--json] [--out FILE] [--backend B]
 // The bench JSON is what `history record --bench FILE` reads. Exit codes: 0 ok; 1 usage errors (commander) and
-// tensor leaks (the output is still written); 2 bad input (a filter that matches nothing, an engine config error).
+// tensor leaks (the output is still written); 2 bad input (a filter that matches nothing, an engine config error,
+// a size that overflows the wasm heap).
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { BACKEND_NAMES, initBackend, type BackendChoice, type BackendInfo } from '../../nas/backend.js';
 import { METHODS } from '../../nas/config.js';
+import { WasmHeapError } from '../../nas/kernels/heap.js';
 import { writeJsonAtomic } from '../atomic.js';
 import { collectEnv } from '../env.js';
 import { machineClass } from '../history.js';
@@ -141,9 +143,9 @@ export async function stepCommand(
       },
     );
   } catch (err) {
-    // Sizes the engine refuses (odd channels, too few cells for Engine cells, ...) are bad input; errors while
-    // stepping (out of memory, engine bugs) are not.
-    if (err instanceof StepConfigError) throw new BenchInputError(err.message);
+    // Sizes the engine refuses (odd channels, too few cells for Engine cells, ...) or that do not fit the wasm heap
+    // are bad input; other errors while stepping (engine bugs) are not.
+    if (err instanceof StepConfigError || err instanceof WasmHeapError) throw new BenchInputError(err.message);
     throw err;
   }
   report = { ...report, machineClass: machineClass(env), env };
