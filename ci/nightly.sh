@@ -10,11 +10,14 @@
 #                                           continues an interrupted night; the run writes the tables)
 #   3. report --results <out> --suite <suite>   (the tables again, so they exist even after a partial run)
 #   4. bench --out <out>/bench.json
-#   5. history record → <history>/<machine class>/<commit>.json
-#   6. compare --base <last good night of this machine class> --head <commit>   (ci/last-good.mjs)
-#   7. on a clean night (every run ok, no leak, no regression): <history>/<class>/LAST_GOOD = this commit
-# Exit codes: 0 clean; 3 a regression; 1 a run failed or timed out, the benchmarks failed or leaked, or the
-# history entry could not be written; 2 compare refused its input; 130 interrupted.
+#   5. bench step at the paper's search size (8 cells, C=16, batch 64) for EnTranNAS and EnTranNAS-DST: fails the
+#      night when that size stops fitting the backend's memory (the wasm heap is 4 GiB); times and peak RSS go
+#      into the history as step/<method>/8c16b64i32
+#   6. history record → <history>/<machine class>/<commit>.json
+#   7. compare --base <last good night of this machine class> --head <commit>   (ci/last-good.mjs)
+#   8. on a clean night (every run ok, no leak, no regression): <history>/<class>/LAST_GOOD = this commit
+# Exit codes: 0 clean; 3 a regression; 1 a run failed or timed out, the benchmarks or a paper-size step failed or
+# leaked, or the history entry could not be written; 2 compare refused its input; 130 interrupted.
 #
 # Environment:
 #   NIGHTLY_SUITE=nightly-cpu   suite to run (smoke for a quick check)
@@ -27,6 +30,8 @@
 #                               dedicated runner
 #   NIGHTLY_CONCURRENCY=1       run --concurrency
 #   NIGHTLY_BENCH_ARGS          extra bench flags, e.g. "--rounds 2" or "--filter ^search/"
+#   NIGHTLY_STEP_METHODS="entrannas entrannas-dst"   methods stepped at the paper's size ("" skips the stage)
+#   NIGHTLY_STEP_ARGS="--layers 8 --channels 16 --batch 64 --steps 5 --warmup 1"   their bench step flags
 #   NIGHTLY_BUILD=1             0 skips the tsc build
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,11 +57,11 @@ stage() { # stage <name> <command...>: run, time, remember; returns the command'
   echo "== nightly: $name: $*" | tee -a "$log"
   "$@" 2>&1 | tee -a "$log"
   rc=${PIPESTATUS[0]}
-  stages+=("$(printf '%-8s %6d s  exit %d' "$name" "$(( $(date +%s) - t0 ))" "$rc")")
+  stages+=("$(printf '%-20s %6d s  exit %d' "$name" "$(( $(date +%s) - t0 ))" "$rc")")
   return "$rc"
 }
 
-build_rc=0 run_rc=0 report_rc=0 bench_rc=0 record_rc=0 cmp_rc=0
+build_rc=0 run_rc=0 report_rc=0 bench_rc=0 step_rc=0 record_rc=0 cmp_rc=0
 entry_file='' class='' commit='' base=''
 
 if [ "${NIGHTLY_BUILD:-1}" != 0 ]; then
@@ -75,9 +80,23 @@ if [ -n "${NIGHTLY_BENCH_ARGS:-}" ]; then bench_args+=(${NIGHTLY_BENCH_ARGS}); f
 rm -f "$out/bench.json"
 stage bench "${cli[@]}" "${bench_args[@]}" || bench_rc=$?
 
+step_files=()
+# shellcheck disable=SC2206 # word splitting of the method list and flags is intended
+step_methods=(${NIGHTLY_STEP_METHODS-entrannas entrannas-dst})
+# shellcheck disable=SC2206
+step_args=(${NIGHTLY_STEP_ARGS:---layers 8 --channels 16 --batch 64 --steps 5 --warmup 1})
+for m in "${step_methods[@]}"; do
+  f="$out/step-$m.json"
+  rm -f "$f"
+  rc=0
+  stage "step-$m" "${cli[@]}" bench step --method "$m" "${step_args[@]}" --backend "$backend" --out "$f" || rc=$?
+  if [ "$rc" -eq 0 ] && [ -s "$f" ]; then step_files+=("$f"); else step_rc=1; fi
+done
+
 record_args=(history record --history "$history" --commit-time "$commit_time")
 if [ -d "$out/runs/$suite" ]; then record_args+=(--records "$out/runs/$suite"); fi
 if [ -s "$out/bench.json" ]; then record_args+=(--bench "$out/bench.json"); fi
+if [ "${#step_files[@]}" -gt 0 ]; then record_args+=(--step "${step_files[@]}"); fi
 recorded=$(mktemp)
 stage history "${cli[@]}" "${record_args[@]}" > "$recorded" || record_rc=$?
 cat "$recorded"
@@ -98,7 +117,7 @@ else
 fi
 
 status=0
-if [ "$run_rc" -ne 0 ] || [ "$report_rc" -ne 0 ] || [ "$bench_rc" -ne 0 ] || [ "$record_rc" -ne 0 ]; then status=1; fi
+if [ "$run_rc" -ne 0 ] || [ "$report_rc" -ne 0 ] || [ "$bench_rc" -ne 0 ] || [ "$step_rc" -ne 0 ] || [ "$record_rc" -ne 0 ]; then status=1; fi
 if [ "$cmp_rc" -eq 2 ]; then status=2; fi
 if [ "$cmp_rc" -eq 3 ]; then status=3; fi
 if [ "$cmp_rc" -ne 0 ] && [ "$cmp_rc" -ne 2 ] && [ "$cmp_rc" -ne 3 ]; then status=1; fi
@@ -115,6 +134,7 @@ wall=$(( $(date +%s) - t_start ))
   for s in "${stages[@]}"; do echo "  $s"; done
   [ "$run_rc" -ne 0 ] && echo "runs:      some runs failed or timed out (exit $run_rc); see the run summary above"
   [ "$bench_rc" -ne 0 ] && echo "bench:     failed or leaked tensors (exit $bench_rc)"
+  [ "$step_rc" -ne 0 ] && echo "step:      a paper-size bench step failed (does it still fit the heap?); see its stage above"
   [ "$cmp_rc" -eq 3 ] && echo "compare:   REGRESSION against $base (factor $factor); see the + rows above"
   [ "$cmp_rc" -eq 2 ] && echo "compare:   could not compare (exit 2)"
   [ "$status" -eq 0 ] && echo "LAST_GOOD: $history/$class/LAST_GOOD = $commit"

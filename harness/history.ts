@@ -331,6 +331,39 @@ export function benchmarksFromReport(report: BenchReportInput): Record<string, S
   return out;
 }
 
+/** The parts of a `bench step` JSON (harness/bench.ts StepReport) that history keeps. */
+export interface StepReportInput {
+  format?: string;
+  method: string;
+  samples: number[];
+  peakRssBytes: number;
+  microBatch?: number;
+  config: { layers: number; channels: number; batch: number; imageSize: number };
+  machineClass?: string;
+}
+
+/** Name of a `bench step` measure: step/<method>/<layers>c<channels>b<batch>i<image>[m<micro-batch>]. */
+export function stepBenchmarkName(r: StepReportInput): string {
+  const c = r.config;
+  return `step/${r.method}/${c.layers}c${c.channels}b${c.batch}i${c.imageSize}${r.microBatch ? `m${r.microBatch}` : ''}`;
+}
+
+/**
+ * A `bench step` JSON as benchmarks: `<name>` the step times (ms, one sample per measured step) and
+ * `<name>/peak-rss` the process's peak RSS (bytes, one sample: reported, too few to test).
+ */
+export function benchmarksFromStep(r: StepReportInput): Record<string, SampleSet> {
+  if (typeof r !== 'object' || r === null || typeof r.method !== 'string' || !r.config || !Array.isArray(r.samples)) {
+    throw new Error('bench step JSON: expected {method, config, samples, peakRssBytes} (the output of `bench step --json`)');
+  }
+  if (r.samples.length === 0 || r.samples.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
+    throw new Error(`bench step JSON (${r.method}): samples must be finite numbers, at least one`);
+  }
+  if (typeof r.peakRssBytes !== 'number' || !(r.peakRssBytes > 0)) throw new Error(`bench step JSON (${r.method}): no peakRssBytes`);
+  const name = stepBenchmarkName(r);
+  return { [name]: sampleSet(r.samples, 'ms', 'lower'), [`${name}/peak-rss`]: sampleSet([r.peakRssBytes], 'bytes', 'lower') };
+}
+
 /**
  * Efficiency figures per `<suite>/<method>`, one sample per successful run (seed):
  *   search phase: secondsPerIteration (msPerStep / 1000, or wallSeconds / steps), peakRssBytes, peakTensorBytes,

@@ -275,4 +275,40 @@ describe('building an entry', () => {
       await fs.rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('history record --step adds bench step times (ms) and peak RSS (bytes) as step/<method>/<size> measures', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'entrannas-record-'));
+    const step = (method: string, over: object = {}) => ({
+      format: 'entrannas-bench/step@1', method, samples: [4100, 3900, 4650], peakRssBytes: 1983000000,
+      config: { layers: 8, channels: 16, batch: 64, imageSize: 32, inputChannels: 3, numClasses: 10, seed: 0 },
+      machineClass: 'cpu-amd-epyc-7b13-x2-wasm-simd', env: env(), ...over,
+    });
+    try {
+      const files = [path.join(dir, 'a.json'), path.join(dir, 'b.json')];
+      await fs.writeFile(files[0], JSON.stringify(step('entrannas')));
+      await fs.writeFile(files[1], JSON.stringify(step('darts-1st', { microBatch: 16, samples: [21000, 21300, 19500] })));
+      const io = { out: () => {}, err: () => {} };
+      const res = await runRecord({ step: files, history: path.join(dir, 'history') }, io);
+      const b = res.entry.benchmarks;
+      assert.deepEqual(Object.keys(b).sort(), [
+        'step/darts-1st/8c16b64i32m16', 'step/darts-1st/8c16b64i32m16/peak-rss', 'step/entrannas/8c16b64i32', 'step/entrannas/8c16b64i32/peak-rss',
+      ]);
+      assert.deepEqual(b['step/entrannas/8c16b64i32'].samples, [4100, 3900, 4650]);
+      assert.equal(b['step/entrannas/8c16b64i32'].median, 4100);
+      assert.equal(b['step/entrannas/8c16b64i32'].unit, 'ms');
+      assert.deepEqual(b['step/darts-1st/8c16b64i32m16/peak-rss'], { unit: 'bytes', better: 'lower', samples: [1983000000], median: 1983000000 });
+      assert.equal(res.entry.machineClass, 'cpu-amd-epyc-7b13-x2-wasm-simd', 'the env comes from the step report');
+      // another machine's step report, a broken one, and the same measure twice are errors naming the file
+      await fs.writeFile(files[1], JSON.stringify(step('entrannas', { machineClass: 'gpu-h100-x1-tensorflow-gpu' })));
+      await assert.rejects(runRecord({ step: files, history: path.join(dir, 'h2') }, io), /b\.json: measured on machine class gpu-h100/);
+      await fs.writeFile(files[1], JSON.stringify(step('entrannas')));
+      await assert.rejects(runRecord({ step: files, history: path.join(dir, 'h2') }, io), /b\.json: measure step\/entrannas\/8c16b64i32 given twice/);
+      await fs.writeFile(files[1], JSON.stringify(step('entrannas-dst', { samples: [1, Number.NaN] })));
+      await assert.rejects(runRecord({ step: files, history: path.join(dir, 'h2') }, io), /entrannas-dst\): samples must be finite/);
+      await fs.writeFile(files[1], '{"method": ');
+      await assert.rejects(runRecord({ step: files, history: path.join(dir, 'h2') }, io), /b\.json: /);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -2,7 +2,7 @@
 //   entrannas-bench compare --base <commit|file> [--head <commit|file>] [--factor 1.1] [--alpha 0.05]
 //                           [--untested-factor F] [--history DIR] [--machine-class C] [--backend B] [--json]
 //   entrannas-bench history steps [--measure M] [--history DIR] [--machine-class C] [--json] ...
-//   entrannas-bench history record --records DIR [--bench FILE] [--commit SHA] [--commit-time ISO] [--history DIR]
+//   entrannas-bench history record --records DIR [--bench FILE] [--step FILE...] [--commit SHA] [--commit-time ISO] [--history DIR]
 // Exit codes: 0 ok; 3 a regression (compare only); 2 bad input (unknown commit, machine-class mismatch, empty
 // history); 1 usage errors (commander).
 // A commit resolves in <history>/<machine class>/; the machine class is --machine-class, else the class of a
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import {
   MachineClassMismatchError,
+  benchmarksFromStep,
   buildHistoryEntry,
   findEntry,
   listMachineClasses,
@@ -23,10 +24,11 @@ import {
   type BenchReportInput,
   type HistoryEntry,
   type MachineFields,
+  type StepReportInput,
 } from '../history.js';
 import { compare, formatComparison, formatValue, type ComparisonReport } from '../compare.js';
 import { findSteps, type MeasureSteps } from '../steps.js';
-import type { RunRecord } from '../record.js';
+import type { EnvProvenance, RunRecord } from '../record.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 2;
@@ -198,15 +200,24 @@ function looksLikeRecord(v: unknown): v is RunRecord {
 export interface RecordCommandOptions {
   records?: string;
   bench?: string;
+  step?: string[];
   commit?: string;
   commitTime?: string;
   machineClass?: string;
   history?: string;
 }
 
+async function readStep(file: string): Promise<StepReportInput> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as StepReportInput;
+  } catch (err) {
+    throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /** What `history record` does: build an entry from the bench JSON and the run records under a directory, write it. */
 export async function runRecord(opts: RecordCommandOptions, io: CommandIO = defaultIO): Promise<{ exitCode: number; file: string; entry: HistoryEntry }> {
-  if (!opts.records && !opts.bench) throw new InputError('history record needs --records DIR and/or --bench FILE');
+  if (!opts.records && !opts.bench && !opts.step?.length) throw new InputError('history record needs --records DIR, --bench FILE and/or --step FILE');
   const records: RunRecord[] = [];
   if (opts.records) {
     for (const file of await jsonFilesUnder(opts.records)) {
@@ -223,7 +234,19 @@ export async function runRecord(opts: RecordCommandOptions, io: CommandIO = defa
   let entry: HistoryEntry;
   try {
     const bench = opts.bench ? (JSON.parse(await fs.readFile(opts.bench, 'utf8')) as BenchReportInput) : undefined;
-    entry = buildHistoryEntry(bench, records, { commit: opts.commit, commitTime: opts.commitTime, machineClass: opts.machineClass });
+    const steps: StepReportInput[] = [];
+    for (const file of opts.step ?? []) steps.push(await readStep(file));
+    const env = !bench && records.length === 0 ? (steps[0] as { env?: EnvProvenance } | undefined)?.env : undefined;
+    entry = buildHistoryEntry(bench, records, { commit: opts.commit, commitTime: opts.commitTime, machineClass: opts.machineClass, env });
+    for (const [i, st] of steps.entries()) {
+      if (!opts.machineClass && st.machineClass && st.machineClass !== entry.machineClass) {
+        throw new Error(`${opts.step![i]}: measured on machine class ${st.machineClass}, the entry is ${entry.machineClass}`);
+      }
+      for (const [name, set] of Object.entries(benchmarksFromStep(st))) {
+        if (entry.benchmarks[name]) throw new Error(`${opts.step![i]}: measure ${name} given twice`);
+        entry.benchmarks[name] = set;
+      }
+    }
   } catch (err) {
     throw new InputError(err instanceof Error ? err.message : String(err));
   }
@@ -296,6 +319,7 @@ export function register(program: Command, io: CommandIO = defaultIO): void {
     .description('Write the history entry of this commit from the bench JSON and the nightly run records')
     .option('--records <dir>', 'directory of run records (searched recursively)')
     .option('--bench <file>', 'bench command JSON output')
+    .option('--step <files...>', '`bench step --json` outputs: step times (ms) and peak RSS as step/<method>/<size> measures')
     .option('--commit <sha>', 'commit (default: the records\' env.gitCommit)')
     .option('--commit-time <iso>', 'committer date, orders the series (default: now)')
     .option('--machine-class <class>', 'override the machine class computed from the records')
