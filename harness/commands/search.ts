@@ -110,6 +110,7 @@ export function register(program: Command): void {
       console.log(JSON.stringify({
         genotype: path.join(outDir, 'genotype.json'), search: path.join(outDir, 'search.json'),
         supernetValAcc: s.supernetValAcc, derivedValAcc: s.derivedValAcc, msPerStep: res.msPerStep, steps: res.steps,
+        memoryStrategy: s.memoryStrategy,
         peakTensorMB: +(ctx.peakTensorBytes / 2 ** 20).toFixed(1), peakRssMB: +(process.resourceUsage().maxRSS / 1024).toFixed(0),
       }));
     });
