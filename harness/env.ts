@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import { kernelPath } from '../nas/kernels/index.js';
 import type { EnvProvenance } from './record.js';
 
 /** The package root (the directory of entrannas-bench's package.json), from this file's location. */
@@ -99,5 +100,6 @@ export function collectEnv(backend: BackendFacts | { requested: string }): EnvPr
     cpuModel: cpuModel(),
     ...(gpu !== undefined ? { gpuModel: gpu } : {}),
     platform: `${process.platform}-${process.arch} ${os.release()}`,
+    ...(facts ? { kernelPath: kernelPath() } : {}),
   };
 }

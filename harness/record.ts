@@ -40,6 +40,8 @@ export interface EnvProvenance {
   cpuModel: string;
   gpuModel?: string;
   platform: string;
+  /** 'nas' (our kernels: wasm, cpu) or 'stock' (stock tfjs ops: native backends, or NAS_KERNEL_PATH=stock). */
+  kernelPath?: string;
 }
 
 /** What a search phase returns (the method's outputs, spec §6 consistency metrics). */

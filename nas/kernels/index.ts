@@ -3,6 +3,7 @@
 // test/kernels.test.ts) and needs no registered tfjs gradient: each is one tape node whose gradients are computed
 // lazily (only for inputs on the differentiated path, e.g. no filter gradients in an architecture step).
 // One file per op family; this file re-exports them and registers the backend kernels.
+import type * as tf from '@tensorflow/tfjs-core';
 import type { NasKernel } from './memory.js';
 import { registerNasKernels, setAutoRegister } from './memory.js';
 import { depthwiseKernels } from './depthwise.js';
@@ -16,15 +17,37 @@ import { reluKernels } from './relu.js';
 import { concatKernels } from './concat.js';
 import { updateKernels } from './update.js';
 
-export { depthwiseConv2d } from './depthwise.js';
-export { conv2d, conv1x1 } from './conv.js';
-export { subsample } from './subsample.js';
-export { maxPool, avgPool, avgPoolValid } from './pool.js';
-export { batchNormTrain, batchNormInfer, type BatchNormOut } from './batchnorm.js';
-export { weightedSum } from './mix.js';
-export { relu } from './relu.js';
+import * as dw from './depthwise.js';
+import * as conv from './conv.js';
+import * as sub from './subsample.js';
+import * as pool from './pool.js';
+import * as bn from './batchnorm.js';
+import * as mix from './mix.js';
+import * as rl from './relu.js';
+import * as upd from './update.js';
+import * as stock from './stock.js';
+
+export { batchNormInfer, type BatchNormOut } from './batchnorm.js';
 export { concatChannels } from './concat.js';
-export { sgdStep, sumOfSquares } from './update.js';
+export { kernelPath, setKernelPath, type KernelPath } from './stock.js';
+
+// Each primitive runs our kernels on wasm and cpu, and stock tfjs ops on native backends (nas/kernels/stock.ts),
+// chosen per call (kernelPath()). On the stock path argument errors come from tfjs' own op checks.
+const pick = <F extends (...a: never[]) => unknown>(ours: F, theirs: F): F =>
+  ((...a: Parameters<F>) => (stock.kernelPath() === 'stock' ? theirs : ours)(...a)) as F;
+
+export const depthwiseConv2d = pick(dw.depthwiseConv2d, stock.depthwiseConv2d);
+export const conv2d = pick(conv.conv2d, stock.conv2d);
+export const conv1x1 = pick(conv.conv1x1, stock.conv1x1);
+export const subsample = pick(sub.subsample, stock.subsample);
+export const maxPool = pick(pool.maxPool, stock.maxPool);
+export const avgPool = pick(pool.avgPool, stock.avgPool);
+export const avgPoolValid = pick(pool.avgPoolValid, stock.avgPoolValid);
+export const batchNormTrain = pick(bn.batchNormTrain, stock.batchNormTrain);
+export const weightedSum = pick(mix.weightedSum, stock.weightedSum);
+export const relu = pick(rl.relu, stock.relu) as <T extends tf.Tensor>(x: T) => T;
+export const sgdStep = pick(upd.sgdStep, stock.sgdStep);
+export const sumOfSquares = pick(upd.sumOfSquares, stock.sumOfSquares);
 
 const ALL_KERNELS: NasKernel[] = [
   ...depthwiseKernels, ...convKernels, ...poolKernels, ...batchNormKernels, ...subsampleKernels, ...shareKernels,
