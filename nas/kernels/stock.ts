@@ -2,8 +2,9 @@
 // native backends (tfjs-node, tfjs-node-gpu, webgl). Our Nas* kernels are wasm-SIMD loops with JS fallbacks that
 // read tensors into JS memory; on a GPU backend every call would copy device → host → device and run
 // single-threaded. Here every op stays on the device.
-// Same semantics as the Nas path (PyTorch's): symmetric explicit zero padding done by tf.pad then 'valid' ops (TF's
-// pools accept only 'same'/'valid', and 'same' pads asymmetrically at stride 2); max pool pads with −∞; average
+// Same semantics as the Nas path (PyTorch's): symmetric explicit zero padding done by tf.pad then 'valid' ops
+// (tfjs-node's MaxPool/AvgPool kernels, their gradients and Conv2DBackpropFilter throw "TF Backend supports only
+// 'valid' and 'same' padding" for a numeric pad, and 'same' pads asymmetrically at stride 2); max pool pads with −∞; average
 // pool excludes padding from the count; dilated depthwise conv as TF's atrous rewrite (space-to-batch, a dense
 // depthwise conv, batch-to-space), because tfjs' depthwise gradient refuses dilation > 1; stride with dilation as
 // the stride-1 conv subsampled. test/stock.test.ts checks every op and the super-net against the Nas path.
