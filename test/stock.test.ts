@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as K from '../nas/kernels/index.js';
 import { Rng } from '../nas/rng.js';
+import { ParamStore } from '../nas/params.js';
+import { EvalNetwork } from '../nas/network.js';
+import { loadGenotype } from '../nas/genotype.js';
+import { applyBnUpdates } from '../nas/layers.js';
 import { useBackend } from './helpers/backend.js';
 import { supernetStep, worstGradDifference } from './helpers/supernet.js';
 
@@ -131,6 +135,41 @@ describe('stock-op path (native backends) agrees with our kernels (cpu)', functi
     K.setKernelPath(undefined);
     assert.ok(Math.abs(sums[1] - sums[0]) < 1e-5 * sums[0], `sum of squares ${sums}`);
     tf.dispose([v, g, buf]);
+  });
+
+  it('a DARTS_V2 evaluation network (CIFAR stem, auxiliary head, batch-norm running statistics, inference) agrees', () => {
+    const run1 = (path: K.KernelPath) => {
+      K.setKernelPath(path);
+      const store = new ParamStore(new Rng(5));
+      const net = new EvalNetwork(store, { kind: 'cifar', channels: 4, layers: 3, numClasses: 10, inputChannels: 3, auxiliary: true, genotype: loadGenotype('DARTS_V2'), imageSize: 8 });
+      const x = tf.tensor4d(new Rng(6).normalArray(2 * 8 * 8 * 3), [2, 8, 8, 3]);
+      const y = tf.oneHot(tf.tensor1d([1, 8], 'int32'), 10);
+      const vars = store.list('weight').map((e) => e.variable);
+      const ctx = { training: true, bnUpdates: [] as Array<[tf.Variable, tf.Tensor]> };
+      const r = tf.variableGrads(() => {
+        const o = net.forward(x, ctx);
+        return tf.add(tf.losses.softmaxCrossEntropy(y, o.logits), tf.mul(0.4, tf.losses.softmaxCrossEntropy(y, o.auxLogits!))) as tf.Scalar;
+      }, vars);
+      const grads = new Map(store.list('weight').filter((e) => r.grads[e.variable.name]).map((e) => [e.path, r.grads[e.variable.name].dataSync() as Float32Array]));
+      const loss = r.value.dataSync()[0];
+      const running = ctx.bnUpdates.map(([, t]) => Array.from(t.dataSync()));
+      applyBnUpdates(ctx);
+      const inference = Array.from(tf.tidy(() => net.forward(x, { training: false }).logits).dataSync());
+      tf.dispose([r.value, ...Object.values(r.grads), x, y]);
+      store.dispose();
+      K.setKernelPath(undefined);
+      return { loss, grads, running, inference };
+    };
+    const ours = run1('nas');
+    const stock = run1('stock');
+    assert.ok(ours.grads.size > 20);
+    assert.ok(Math.abs(ours.loss - stock.loss) < 1e-5 * ours.loss, `loss ${ours.loss} vs ${stock.loss}`);
+    const { worst, name } = worstGradDifference(ours, stock);
+    assert.ok(worst < 5e-3, `worst relative gradient difference ${worst} at ${name}`);
+    assert.ok(ours.running.length > 0, "running statistics were updated");
+    assert.equal(stock.running.length, ours.running.length);
+    ours.running.forEach((v, i) => v.forEach((a, j) => assert.ok(Math.abs(a - stock.running[i][j]) < 1e-4 * Math.max(1, Math.abs(a)), `running statistic ${i}[${j}]`)));
+    ours.inference.forEach((a, i) => assert.ok(Math.abs(a - stock.inference[i]) < 1e-4 * Math.max(1, Math.abs(a)), `inference logit ${i}: ${a} vs ${stock.inference[i]}`));
   });
 
   for (const method of ['darts-1st', 'entrannas-dst', 'pc-darts'] as const) {
