@@ -1,8 +1,9 @@
 // The engine's differentiable primitives (NHWC, float32, PyTorch padding semantics: symmetric explicit pads).
-// Every function here has correct gradients on every backend (checked by finite differences in
-// test/kernels.test.ts) and needs no registered tfjs gradient: each is one tape node whose gradients are computed
-// lazily (only for inputs on the differentiated path, e.g. no filter gradients in an architecture step).
-// One file per op family; this file re-exports them and registers the backend kernels.
+// On wasm and cpu each is one of our tape nodes with its own gradient (checked by finite differences in
+// test/kernels.test.ts), computed lazily (only for inputs on the differentiated path, e.g. no filter gradients in an
+// architecture step). On native backends each is a composition of stock tfjs ops differentiated by tfjs' registered
+// gradients (stock.ts; test/stock.test.ts checks it against ours). One file per op family; this file picks the path
+// per call and registers the backend kernels.
 import type * as tf from '@tensorflow/tfjs-core';
 import type { NasKernel } from './memory.js';
 import { registerNasKernels, setAutoRegister } from './memory.js';
