@@ -100,15 +100,18 @@ function backprop(
 
 interface NasDwAttrs { stride: number; dilation: number; padTop: number; padLeft: number }
 
+/** The geometry of a backprop from the input and output shapes, the filter's k×k and our attrs. */
+function nasGeometry(inShape: number[], dyShape: number[], fShape: number[], a: NasDwAttrs): DwGeometry {
+  const [N, H, W, C] = inShape;
+  return { N, H, W, C, Ho: dyShape[1], Wo: dyShape[2], KH: fShape[0], KW: fShape[1], s: a.stride, d: a.dilation, pt: a.padTop, pl: a.padLeft };
+}
+
 // NasDepthwiseBackpropFilter: inputs {x, dy}, attrs {filterShape, stride, dilation, padTop, padLeft}.
 const nasFilterKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   const x = inputs.x as TensorInfo;
   const dy = inputs.dy as TensorInfo;
   const a = attrs as unknown as NasDwAttrs & { filterShape: number[] };
-  const [N, H, W, C] = x.shape;
-  const g = { N, H, W, C, Ho: dy.shape[1], Wo: dy.shape[2], KH: a.filterShape[0], KW: a.filterShape[1],
-    s: a.stride, d: a.dilation, pt: a.padTop, pl: a.padLeft };
-  return backprop(backend, 'filter', x, dy, a.filterShape, g);
+  return backprop(backend, 'filter', x, dy, a.filterShape, nasGeometry(x.shape, dy.shape, a.filterShape, a));
 };
 
 // NasDepthwiseBackpropInput: inputs {dy, filter}, attrs {inputShape, stride, dilation, padTop, padLeft}.
@@ -116,10 +119,7 @@ const nasInputKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   const dy = inputs.dy as TensorInfo;
   const f = inputs.filter as TensorInfo;
   const a = attrs as unknown as NasDwAttrs & { inputShape: number[] };
-  const [N, H, W, C] = a.inputShape;
-  const g = { N, H, W, C, Ho: dy.shape[1], Wo: dy.shape[2], KH: f.shape[0], KW: f.shape[1],
-    s: a.stride, d: a.dilation, pt: a.padTop, pl: a.padLeft };
-  return backprop(backend, 'input', dy, f, a.inputShape, g);
+  return backprop(backend, 'input', dy, f, a.inputShape, nasGeometry(a.inputShape, dy.shape, f.shape, a));
 };
 
 /** Geometry from tfjs' own attrs (stock kernel names: strides, dilations, pad, dimRoundingMode). */
