@@ -33,6 +33,7 @@ import { PUBLISHED } from '../nas/genotypes-published.js';
 import { EnTranNASDst } from '../entrannas/dst.js';
 import { createSearch } from './methods.js';
 import { machineClass } from './history.js';
+import { TensorPeak } from '../nas/tensor-peak.js';
 import type { EnvProvenance } from './record.js';
 
 export const BENCH_FORMAT = 'entrannas-bench/bench@1';
@@ -724,51 +725,6 @@ export interface StepReport {
 
 const MiB = 1024 * 1024;
 
-/**
- * Tracks the high-water mark of tf.memory().numBytes at every tensor allocation by wrapping the engine's
- * trackTensor (an internal of tfjs-core 4.x). When that hook is missing, peak() falls back to what sample() saw.
- */
-export class TensorPeak {
-  private peakBytes = 0;
-  private restore: (() => void) | undefined;
-  readonly source: 'every-allocation' | 'between-steps';
-
-  constructor() {
-    const engine = tf.engine() as unknown as { trackTensor?: (...a: unknown[]) => void; state: { numBytes: number } };
-    const orig = engine.trackTensor;
-    if (typeof orig === 'function' && typeof engine.state?.numBytes === 'number') {
-      const had = Object.prototype.hasOwnProperty.call(engine, 'trackTensor');
-      const self = this;
-      engine.trackTensor = function (this: typeof engine, ...args: unknown[]) {
-        orig.apply(this, args);
-        if (this.state.numBytes > self.peakBytes) self.peakBytes = this.state.numBytes;
-      };
-      this.restore = () => {
-        if (had) engine.trackTensor = orig;
-        else delete (engine as { trackTensor?: unknown }).trackTensor;
-      };
-      this.source = 'every-allocation';
-    } else {
-      this.source = 'between-steps';
-    }
-    this.sample();
-  }
-
-  sample(): void {
-    const b = tf.memory().numBytes;
-    if (b > this.peakBytes) this.peakBytes = b;
-  }
-
-  peak(): number {
-    this.sample();
-    return this.peakBytes;
-  }
-
-  stop(): void {
-    this.restore?.();
-    this.restore = undefined;
-  }
-}
 
 export function validateStepOptions(o: StepOptions): void {
   const int = (name: string, v: number, min: number) => {

@@ -170,7 +170,7 @@ export class Meter {
     }
   }
 
-  /** A tensor-bytes peak measured elsewhere (tf.profile of a whole step). */
+  /** A tensor-bytes peak measured elsewhere (every allocation of a whole step, nas/tensor-peak.ts). */
   notePeakTensorBytes(bytes: number): void {
     if (bytes > this.peakTensorBytes) this.peakTensorBytes = bytes;
   }

@@ -16,7 +16,7 @@ export interface PhaseContext {
   resume: boolean;
   /** Called by the phase so the current tensor bytes enter the high-water mark. */
   sampleMemory(): void;
-  /** A peak measured inside a step (tf.profile), higher than any between-step sample. */
+  /** A peak measured inside a step (nas/tensor-peak.ts), higher than any between-step sample. */
   notePeakTensorBytes?(bytes: number): void;
 }
 

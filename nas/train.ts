@@ -10,6 +10,7 @@ import { ParamStore } from './params.js';
 import { Rng } from './rng.js';
 import { applyBnUpdates, type ForwardCtx } from './layers.js';
 import { variableGrads } from './grad.js';
+import { TensorPeak } from './tensor-peak.js';
 import { Sgd, clipByGlobalNorm, cosineLr, linearLr, stateArrays, arraysState } from './optim.js';
 import { saveCheckpoint, loadCheckpoint, snapshotArrays, arraysSnapshot } from './checkpoint.js';
 
@@ -25,7 +26,7 @@ export interface LoopProgress {
 export interface LoopHooks {
   progress?(p: LoopProgress): void;
   sampleMemory?(): void;
-  /** Peak tensor bytes inside a step: the first step of every epoch runs under tf.profile and reports here. */
+  /** Peak tensor bytes inside a step: the first step of every epoch is watched (nas/tensor-peak.ts) and reports here. */
   notePeakTensorBytes?(bytes: number): void;
   /** Save a checkpoint here after every epoch; resume from it when `resume` is set. */
   checkpointDir?: string;
@@ -52,22 +53,19 @@ function median(xs: number[]): number {
 
 class Diverged extends Error {}
 
-/** Run a step, under tf.profile when a peak sink is given (its peakBytes is the in-step high-water mark). */
-async function profiled(sink: ((bytes: number) => void) | false | undefined, f: () => void): Promise<void> {
+/** Run a step; with a peak sink, report the step's high-water mark of tensor bytes (every allocation seen). */
+function profiled(sink: ((bytes: number) => void) | false | undefined, f: () => void): void {
   if (!sink) {
     f();
     return;
   }
-  let error: unknown;
-  const info = await tf.profile(() => {
-    try {
-      f();
-    } catch (err) {
-      error = err;
-    }
-  });
-  if (error) throw error;
-  sink(info.peakBytes);
+  const peak = new TensorPeak();
+  try {
+    f();
+  } finally {
+    peak.stop();
+  }
+  sink(peak.peak());
 }
 
 function checkFinite(v: number, what: string, epoch: number, step: number): void {
@@ -187,7 +185,7 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
             out.lossTrace.push(loss);
             checkFinite(loss, 'training loss', epoch, step);
           };
-          await profiled(step === 0 && hooks.notePeakTensorBytes, run);
+          profiled(step === 0 && hooks.notePeakTensorBytes, run);
         } finally {
           disposeBatch(train);
           disposeBatch(val);
@@ -302,7 +300,7 @@ export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: E
           dropPath: { prob: dropProb, mask: (n) => tf.tensor1d(Array.from({ length: n }, () => (maskRng.uniform() < 1 - dropProb ? 1 : 0))) },
         };
         try {
-          await profiled(profileThis, () => {
+          profiled(profileThis, () => {
             const { value, grads } = variableGrads(() => {
               const o = net.forward(t.x, ctx);
               let loss = crossEntropy(o.logits, t.y, cfg.labelSmoothing);

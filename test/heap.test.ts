@@ -34,6 +34,26 @@ describe('wasm heap guard', () => {
     assert.deepEqual(mod.calls, [100, 3 << 20, 8, 8]);
   });
 
+  it('leaves alone a function that wraps the guard later (no re-capture, no recursion)', () => {
+    const mod = fakeModule([16, 24, 32, 0]);
+    guardWasmHeap(mod);
+    assert.equal(mod._malloc(4), 16); // the stub replaces itself; the guard wraps the raw export
+    const guard = mod._malloc;
+    let outer = 0;
+    const wrapping = (bytes: number): number => {
+      outer++;
+      return guard(bytes);
+    };
+    mod._malloc = wrapping; // e.g. a test planting a failure
+    assert.equal(mod._malloc(4), 24);
+    assert.equal(mod._malloc(4), 32);
+    assert.equal(outer, 2);
+    assert.equal(mod._malloc, wrapping, 'the guard did not take Module._malloc back');
+    mod._malloc = guard;
+    assert.throws(() => mod._malloc(4), WasmHeapError, 'the guard still guards (the raw export returns 0 now)');
+    assert.deepEqual(mod.calls, [4, 4, 4, 4]);
+  });
+
   it('lets a zero-byte malloc return 0 and refuses a request of the whole limit before calling malloc', () => {
     const mod = fakeModule([0]);
     guardWasmHeap(mod);

@@ -13,6 +13,7 @@ import { EnTranNAS, engineCellIndices } from '../entrannas/entrannas.js';
 import { RandomWs } from '../baselines/random-ws.js';
 import type { TensorBatch } from '../nas/search.js';
 import { useBackend } from './helpers/backend.js';
+import { WasmHeapError } from '../nas/kernels/heap.js';
 
 const TINY: SearchOverrides = {
   data: { dataset: 'synthetic', synthetic: { trainSize: 128, testSize: 32, shape: [8, 8, 3], numClasses: 4 } },
@@ -267,6 +268,32 @@ describe('search methods (wasm)', function () {
     const r = await search(config('entrannas', 0, { microBatch: 3 }));
     assert.equal(r.memoryStrategy, 'micro-batch 3 of 8 with gradient accumulation');
     assert.equal((await search(config('entrannas', 0))).memoryStrategy, 'none');
+  });
+
+  it('an allocation failure inside the watched first step surfaces as itself, not as a profiler TypeError', async () => {
+    const mod = (tf.backend() as unknown as { wasm: { _malloc(n: number): number; HEAPU8: Uint8Array } }).wasm;
+    const guard = mod._malloc;
+    let armed = false;
+    let after = 0;
+    // fail the 30th allocation once the first step begins (the batch tensors are the first 4)
+    mod._malloc = (n: number) => {
+      if (armed && ++after === 30) throw new WasmHeapError(n, mod.HEAPU8.length);
+      return guard.call(mod, n);
+    };
+    const signal = { throwIfAborted: () => { armed = true; } } as unknown as AbortSignal;
+    let peakNoted = false;
+    try {
+      await assert.rejects(search(config('darts-1st', 0), { signal, notePeakTensorBytes: () => { peakNoted = true; } }), WasmHeapError);
+    } finally {
+      mod._malloc = guard;
+    }
+    assert.ok(armed && after >= 30);
+    assert.equal(peakNoted, false);
+    // the engine is usable afterwards, and a watched step reports its peak
+    let peak = 0;
+    const ok = await search(config('entrannas', 0), { notePeakTensorBytes: (b: number) => { peak = Math.max(peak, b); } });
+    assert.equal(ok.status, 'ok');
+    assert.ok(peak > 0);
   });
 
   it('the tensor count stays flat across training steps (no leaks)', () => {

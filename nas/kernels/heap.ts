@@ -39,9 +39,11 @@ export function guardWasmHeap(mod: MallocModule): void {
   let malloc = mod._malloc;
   const wrapper = (bytes: number): number => {
     if (bytes >= WASM_HEAP_MAX_BYTES) throw new WasmHeapError(bytes, mod.HEAPU8.length);
+    const before = mod._malloc;
     const ptr = malloc.call(mod, bytes);
     // emscripten's lazy stub replaces Module._malloc with the raw export on its first call: wrap that instead.
-    if (mod._malloc !== wrapper) {
+    // (Only a change made by this very call counts: whoever wrapped the wrapper since is left alone.)
+    if (mod._malloc !== before) {
       malloc = mod._malloc;
       mod._malloc = wrapper;
     }
