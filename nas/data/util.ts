@@ -32,7 +32,7 @@ export function cacheDir(): string {
 /** cfg.dataDir, else ENTRANNAS_DATA_DIR, else a DataError that says how to provide one. */
 export function dataDirOf(dataDir: string | undefined, what: string, hint = ''): string {
   const d = dataDir ?? process.env.ENTRANNAS_DATA_DIR;
-  if (!d) throw new DataError(`${what}: no data directory: pass --data-dir DIR (DataConfig.dataDir) or set ENTRANNAS_DATA_DIR${hint ? `. ${hint}` : ''}`);
+  if (!d) throw new DataError(`${what}: no data directory: set ENTRANNAS_DATA_DIR (any command, run included), pass --data-dir DIR (search, eval, data) or set data.dataDir in the suite${hint ? `. ${hint}` : ''}`);
   return resolve(d);
 }
 
