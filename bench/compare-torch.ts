@@ -13,18 +13,19 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../nas/backend.js';
-import { createSearch } from '../harness/methods.js';
-import { searchBenchConfig } from '../harness/bench.js';
+import { createSearch } from '../methods/registry.js';
+import { searchBenchConfig } from '../harness/perf/bench.js';
 import { addStepSizeOptions } from '../harness/commands/bench.js';
-import { intOption } from '../harness/options.js';
+import { intOption } from '../harness/commands/flags.js';
 import { Rng } from '../nas/rng.js';
+import { requireMedian } from '../nas/util/stats.js';
+import { packageRoot } from '../nas/util/fs.js';
 import type { MethodName } from '../nas/config.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ROOT = packageRoot();
 
 interface Opts {
   methods: MethodName[];
@@ -131,11 +132,7 @@ interface Row {
   check?: { lossOurs: number; lossTorch: number; archGradWorstRelDiff: number };
 }
 
-const med = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+const med = (xs: number[]) => requireMedian(xs, 'compare-torch');
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { initBackend, type BackendChoice } from '../nas/backend.js';
-import { createSearchIteration, searchBenchConfig } from '../harness/bench.js';
+import { createSearchIteration, searchBenchConfig } from '../harness/perf/bench.js';
 import type { MethodName } from '../nas/config.js';
 
 interface Opts {

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { compareEntries, readHistory, readHistoryEntry } from '../dist/harness/history.js';
+import { compareEntries, readHistory, readHistoryEntry } from '../dist/harness/perf/history.js';
 
 const args = process.argv.slice(2);
 const mark = args[0] === '--mark';

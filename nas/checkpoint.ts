@@ -1,28 +1,19 @@
 // Checkpoints: parameters and optimiser slots as one binary file plus a JSON index, written atomically
-// (temp file + rename), so a killed run resumes from its last complete epoch.
+// (nas/util/fs.ts: temp file, fsync, rename), so a killed run resumes from its last complete epoch.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ParamSnapshot } from './params.js';
+import { writeFileAtomicSync } from './util/fs.js';
 
-export interface CheckpointFiles {
-  meta: string;
-  bin: string;
-}
-
-export function checkpointFiles(dir: string): CheckpointFiles {
-  return { meta: path.join(dir, 'checkpoint.json'), bin: path.join(dir, 'checkpoint.bin') };
-}
-
-function writeAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
+/** The checkpoint's JSON index; it names the binary file that holds the arrays. */
+export function checkpointMetaFile(dir: string): string {
+  return path.join(dir, 'checkpoint.json');
 }
 
 /** Save named float arrays and a JSON-serialisable meta object. The bin is written first, the meta last. */
 export function saveCheckpoint(dir: string, meta: Record<string, unknown>, arrays: Record<string, { shape: number[]; data: Float32Array }>): void {
   fs.mkdirSync(dir, { recursive: true });
-  const { meta: metaFile, bin } = checkpointFiles(dir);
+  const metaFile = checkpointMetaFile(dir);
   const index: Record<string, { shape: number[]; offset: number; length: number }> = {};
   let total = 0;
   for (const [name, a] of Object.entries(arrays)) {
@@ -32,11 +23,10 @@ export function saveCheckpoint(dir: string, meta: Record<string, unknown>, array
   const buf = new Float32Array(total);
   for (const [name, a] of Object.entries(arrays)) buf.set(a.data, index[name].offset);
   const binName = `checkpoint-${Date.now()}-${process.pid}.bin`;
-  writeAtomic(path.join(dir, binName), new Uint8Array(buf.buffer));
-  writeAtomic(metaFile, JSON.stringify({ ...meta, bin: binName, index }));
+  writeFileAtomicSync(path.join(dir, binName), new Uint8Array(buf.buffer));
+  writeFileAtomicSync(metaFile, JSON.stringify({ ...meta, bin: binName, index }));
   // Remove older bins only after the new meta points at the new one.
   for (const f of fs.readdirSync(dir)) if (f.startsWith('checkpoint-') && f.endsWith('.bin') && f !== binName) fs.rmSync(path.join(dir, f), { force: true });
-  void bin;
 }
 
 export interface LoadedCheckpoint {
@@ -45,7 +35,7 @@ export interface LoadedCheckpoint {
 }
 
 export function loadCheckpoint(dir: string): LoadedCheckpoint | undefined {
-  const { meta: metaFile } = checkpointFiles(dir);
+  const metaFile = checkpointMetaFile(dir);
   if (!fs.existsSync(metaFile)) return undefined;
   const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as Record<string, unknown> & {
     bin: string; index: Record<string, { shape: number[]; offset: number; length: number }>;

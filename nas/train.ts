@@ -13,6 +13,7 @@ import { variableGrads } from './grad.js';
 import { TensorPeak } from './tensor-peak.js';
 import { Sgd, clipByGlobalNorm, cosineLr, linearLr, stateArrays, arraysState } from './optim.js';
 import { saveCheckpoint, loadCheckpoint, snapshotArrays, arraysSnapshot } from './checkpoint.js';
+import { median } from './util/stats.js';
 
 export interface LoopProgress {
   epoch: number;
@@ -44,11 +45,10 @@ function disposeBatch(b: TensorBatch): void {
   b.y.dispose();
 }
 
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+/** Median ms per step, leaving out the first (warm-up) step when there are others; NaN when none ran. */
+function msPerStepOf(stepMs: readonly number[]): number {
+  if (stepMs.length === 0) return NaN;
+  return median(stepMs.length > 1 ? stepMs.slice(1) : stepMs) ?? NaN;
 }
 
 class Diverged extends Error {}
@@ -216,7 +216,7 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
     out.status = 'diverged';
     out.error = err.message;
   }
-  out.msPerStep = median(stepMs.slice(1).length ? stepMs.slice(1) : stepMs);
+  out.msPerStep = msPerStepOf(stepMs);
   if (out.status === 'ok') {
     const limit = cfg.evalBatches;
     const score = (modes: () => ModeFn) => accuracy(data.arch, bs, limit, cfg.seed, (b) => method.correct(b, modes));
@@ -350,7 +350,7 @@ export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: E
     sgd.dispose();
     store.dispose();
   }
-  out.msPerStep = median(stepMs.slice(1).length ? stepMs.slice(1) : stepMs);
+  out.msPerStep = msPerStepOf(stepMs);
   out.size = measureEvalNetwork(netOpts, data.imageShape[0]);
   return out;
 }

@@ -10,11 +10,12 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command, CommanderError } from 'commander';
 import { initBackend } from '../nas/backend.js';
-import { packageDir } from '../harness/env.js';
-import { buildHistoryEntry, machineClass, readHistoryEntry } from '../harness/history.js';
-import { compare } from '../harness/compare.js';
+import { packageRoot } from '../nas/util/fs.js';
+import { median } from '../nas/util/stats.js';
+import { buildHistoryEntry, machineClass, readHistoryEntry } from '../harness/perf/history.js';
+import { compare } from '../harness/perf/compare.js';
 import { runRecord } from '../harness/commands/compare.js';
-import { benchDefinitions, median, runBenchmarks, selectBenchmarks, thinSamples, type BenchDefinition, type BenchReport, type StepReport } from '../harness/bench.js';
+import { benchDefinitions, runBenchmarks, selectBenchmarks, thinSamples, type BenchDefinition, type BenchReport, type StepReport } from '../harness/perf/bench.js';
 import { BenchInputError, benchCommand, register, stepCommand, type BenchIO } from '../harness/commands/bench.js';
 import { WasmHeapError } from '../nas/kernels/heap.js';
 import { useBackend } from './helpers/backend.js';
@@ -290,7 +291,7 @@ describe('bench', function () {
   });
 
   describe('ci/gate.sh', function () {
-    const root = packageDir();
+    const root = packageRoot();
     const gate = (env: Record<string, string>) =>
       run('bash', [path.join(root, 'ci', 'gate.sh')], { cwd: root, env: { ...process.env, GATE_BACKEND: 'wasm', GATE_FILTER: '^op/skip_connect/s1$', GATE_TIME_MS: '20', ...env } })
         .then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => e);

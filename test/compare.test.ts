@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { wilcoxonRankSum } from 'simple-statistics';
-import { EXACT_MAX_N, binomial, erfc, mannWhitneyU, minAttainablePValue } from '../harness/mannwhitney.js';
-import { compare, compareMeasure, formatComparison, type ComparisonReport } from '../harness/compare.js';
+import { EXACT_MAX_N, binomial, erfc, mannWhitneyU, minAttainablePValue } from '../harness/perf/mannwhitney.js';
+import { compare, compareMeasure, formatComparison, type ComparisonReport } from '../harness/perf/compare.js';
 import {
   HISTORY_SCHEMA_VERSION,
   MachineClassMismatchError,
@@ -17,8 +17,8 @@ import {
   type HistoryEntry,
   type Measure,
   type SampleSet,
-} from '../harness/history.js';
-import type { EnvProvenance } from '../harness/record.js';
+} from '../harness/perf/history.js';
+import type { EnvProvenance } from '../harness/results/record.js';
 import { testEnv } from './helpers/env.js';
 import { EXIT_INPUT, EXIT_OK, EXIT_REGRESSION, register, runCompare, type CommandIO } from '../harness/commands/compare.js';
 import { Rng } from '../nas/rng.js';

@@ -4,7 +4,7 @@ import {
   augRng, colorJitterInPlace, cutoutInPlace, geometricInto, normalizeInPlace, resizeImage, sampleAugParams, transformInto,
   type AugParams,
 } from '../nas/data/augment.js';
-import { ArrayStore, MemorySplit } from '../nas/data/memory.js';
+import { ArrayStore, MemorySplit } from '../nas/data/in-memory.js';
 import { collect } from './helpers/async.js';
 
 const ID = { mean: [0], std: [1] };

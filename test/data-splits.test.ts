@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { loadDataset, searchSplits, type Batch, type DataConfig, type LoadedDataset } from '../nas/data/index.js';
 import { balancedSubset, perClassSubsets, portionSplit } from '../nas/data/splits.js';
-import { MemorySplit } from '../nas/data/memory.js';
+import { MemorySplit } from '../nas/data/in-memory.js';
 import { Rng } from '../nas/rng.js';
 import { collect } from './helpers/async.js';
 

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as K from '../nas/kernels/index.js';
-import { runKernel } from '../nas/kernels/memory.js';
+import { runKernel } from '../nas/kernels/runtime.js';
 import { variableGrads } from '../nas/grad.js';
-import { createSearch } from '../harness/methods.js';
+import { createSearch } from '../methods/registry.js';
 import { defaultSearchConfig, merge, type MethodName } from '../nas/config.js';
 import { Rng } from '../nas/rng.js';
 import { TEST_BACKENDS, useBackend } from './helpers/backend.js';

@@ -16,8 +16,8 @@ import {
   readHistory,
   writeHistoryEntry,
   type HistoryEntry,
-} from '../harness/history.js';
-import type { EnvProvenance, RunRecord } from '../harness/record.js';
+} from '../harness/perf/history.js';
+import type { EnvProvenance, RunRecord } from '../harness/results/record.js';
 import { testEnv } from './helpers/env.js';
 import { EXIT_OK, runRecord } from '../harness/commands/compare.js';
 

@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { collectEnv, gitCommit, packageDir } from '../harness/env.js';
-import { GPU_FACTORS, REFERENCE_GPU, convertGpuDays, lookupGpu, normaliseGpuDays } from '../harness/gpu-factors.js';
-import { AttemptLog, Meter, combineAttempts, deviceClass, deviceCost, median, parseNvidiaSmiApps, toMeasures } from '../harness/measure.js';
+import { collectEnv, gitCommit } from '../harness/measure/env.js';
+import { packageRoot } from '../nas/util/fs.js';
+import { median } from '../nas/util/stats.js';
+import { GPU_FACTORS, REFERENCE_GPU, convertGpuDays, lookupGpu, normaliseGpuDays } from '../harness/measure/gpu-factors.js';
+import { AttemptLog, Meter, combineAttempts, deviceClass, deviceCost, parseNvidiaSmiApps, toMeasures } from '../harness/measure/meter.js';
 import { initBackend } from '../nas/backend.js';
 
 const close = (a: number | undefined, b: number, eps = 1e-12): void => {
@@ -165,7 +167,7 @@ describe('environment provenance', function () {
   it('fills every field from the initialised backend', async () => {
     const info = await initBackend('cpu');
     const env = collectEnv(info);
-    const pkg = JSON.parse(fs.readFileSync(path.join(packageDir(), 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
     assert.match(env.gitCommit, /^([0-9a-f]{40}(-dirty)?|unknown)$/);
     assert.equal(env.packageVersion, pkg.version);
     assert.equal(env.node, process.version);
@@ -175,7 +177,7 @@ describe('environment provenance', function () {
     assert.equal(env.simd, false);
     assert.ok(env.cpuModel.length > 0);
     assert.match(env.platform, new RegExp(`^${process.platform}-${process.arch} `));
-    if (fs.existsSync(path.join(packageDir(), '.git'))) assert.notEqual(env.gitCommit, 'unknown', 'a checkout reports its commit');
+    if (fs.existsSync(path.join(packageRoot(), '.git'))) assert.notEqual(env.gitCommit, 'unknown', 'a checkout reports its commit');
     assert.equal(collectEnv({ requested: 'auto' }).backend, 'auto (not initialised)');
   });
 

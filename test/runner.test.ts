@@ -9,12 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { execa } from 'execa';
 import { register as registerRun, toRunnableSuite } from '../harness/commands/run.js';
-import { loadSuite } from '../harness/suite.js';
-import { FIXTURE_CHECKPOINT, FIXTURE_GRANDCHILD_PID, FIXTURE_STEP_LOG, fixtureLoss, runFixturePhase } from '../harness/fixture-phase.js';
-import { guardDivergence } from '../harness/phase.js';
-import type { FixturePhaseSpec, PhaseContext, PhaseSpec, Progress, SearchPhaseSpec } from '../harness/phase-types.js';
-import { EtaEstimator, formatDuration, lineReporter, progressFraction } from '../harness/progress.js';
-import type { RunRecord } from '../harness/record.js';
+import { loadSuite } from '../harness/suites/suite.js';
+import { FIXTURE_CHECKPOINT, FIXTURE_GRANDCHILD_PID, FIXTURE_STEP_LOG, fixtureLoss, runFixturePhase } from '../harness/run/fixture-phase.js';
+import { guardDivergence } from '../harness/run/phase.js';
+import type { FixturePhaseSpec, PhaseContext, PhaseSpec, Progress, SearchPhaseSpec } from '../harness/run/phase-types.js';
+import { EtaEstimator, formatDuration, lineReporter, progressFraction } from '../harness/run/progress.js';
+import type { RunRecord } from '../harness/results/record.js';
 import {
   RUNNABLE_SUITE_FORMAT,
   acquireLock,
@@ -24,11 +24,11 @@ import {
   runPaths,
   runPlan,
   type RunnableSuite,
-} from '../harness/runner.js';
+} from '../harness/run/runner.js';
 import { initBackend } from '../nas/backend.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const atomicModule = path.resolve(here, '../harness/atomic.js');
+const atomicModule = path.resolve(here, '../nas/util/fs.js');
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'entrannas-runner-'));

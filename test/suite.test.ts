@@ -4,10 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { METHODS, defaultEvalConfig, defaultSearchConfig } from '../nas/config.js';
 import {
-  SuiteError, compileSchema, configDiff, deviationsFor, listSuites, loadSuite, packageRoot, parseSuite, resolveRuns, suiteNames,
-} from '../harness/suite.js';
-import { evalConfigSchema, searchConfigSchema } from '../harness/suite-schema.js';
-import { verdictTarget } from '../harness/targets.js';
+  SuiteError, compileSchema, configDiff, deviationsFor, listSuites, loadSuite, parseSuite, resolveRuns, suiteNames,
+} from '../harness/suites/suite.js';
+import { packageRoot } from '../nas/util/fs.js';
+import { evalConfigSchema, searchConfigSchema } from '../harness/suites/schema.js';
+import { verdictTarget } from '../harness/suites/targets.js';
 
 const validSearch = compileSchema(searchConfigSchema);
 const validEval = compileSchema(evalConfigSchema);

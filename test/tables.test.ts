@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RunRecord, RunStatus, Phase } from '../harness/record.js';
-import { readRecords, recordPath, type LoadedRecord, type RecordSet } from '../harness/records.js';
-import { parseSuite, type Suite } from '../harness/suite.js';
-import { CSV_COLUMNS, buildReport, renderCsv, renderMarkdown, type TableRow } from '../harness/tables.js';
+import type { RunRecord, RunStatus, Phase } from '../harness/results/record.js';
+import { readRecords, recordPath, type LoadedRecord, type RecordSet } from '../harness/results/store.js';
+import { parseSuite, type Suite } from '../harness/suites/suite.js';
+import { CSV_COLUMNS, buildReport, renderCsv, renderMarkdown, type TableRow } from '../harness/results/tables.js';
 import { checkCommand, reportCommand, suitesCommand } from '../harness/commands/report.js';
 import { main } from '../harness/cli.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { judge, rowVerdict, summarise, tCritical95, VERDICTS, type RowVerdictInput } from '../harness/verdict.js';
-import type { Target } from '../harness/targets.js';
+import { judge, rowVerdict, summarise, VERDICTS, type RowVerdictInput } from '../harness/results/verdict.js';
+import { tCritical95 } from '../nas/util/stats.js';
+import type { Target } from '../harness/suites/targets.js';
 
 const close = (a: number | undefined, b: number, eps = 1e-3): void => {
   assert.ok(a !== undefined && Math.abs(a - b) < eps, `${a} ≉ ${b}`);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { initBackend, type BackendChoice } from '../../nas/backend.js';
 import { loadGenotype } from '../../nas/genotype.js';
 import { measureEvalNetwork, type ModelSize } from '../../nas/network.js';
-import { intOption } from '../options.js';
+import { intOption } from './flags.js';
 
 export interface ArchParamsOptions {
   genotype: string;

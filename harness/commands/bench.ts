@@ -10,10 +10,10 @@ import { CommanderError, InvalidArgumentError, Option, type Command } from 'comm
 import { BACKEND_NAMES, initBackend, type BackendChoice, type BackendInfo } from '../../nas/backend.js';
 import { METHODS } from '../../nas/config.js';
 import { WasmHeapError } from '../../nas/kernels/heap.js';
-import { writeJsonAtomic } from '../atomic.js';
-import { collectEnv } from '../env.js';
-import { machineClass } from '../history.js';
-import { intOption } from '../options.js';
+import { writeJsonAtomic } from '../../nas/util/fs.js';
+import { collectEnv } from '../measure/env.js';
+import { machineClass } from '../perf/history.js';
+import { intOption } from './flags.js';
 import {
   benchDefinitions,
   compileFilter,
@@ -29,7 +29,7 @@ import {
   type BenchReport,
   type StepDeps,
   type StepReport,
-} from '../bench.js';
+} from '../perf/bench.js';
 
 export const EXIT_OK = 0;
 export const EXIT_LEAK = 1;

@@ -25,10 +25,11 @@ import {
   type HistoryEntry,
   type MachineFields,
   type StepReportInput,
-} from '../history.js';
-import { compare, formatComparison, formatValue, type ComparisonReport } from '../compare.js';
-import { findSteps, type MeasureSteps } from '../steps.js';
-import type { EnvProvenance, RunRecord } from '../record.js';
+} from '../perf/history.js';
+import { isFile } from '../../nas/util/fs.js';
+import { compare, formatComparison, formatValue, type ComparisonReport } from '../perf/compare.js';
+import { findSteps, type MeasureSteps } from '../perf/steps.js';
+import type { EnvProvenance, RunRecord } from '../results/record.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 2;
@@ -58,18 +59,10 @@ const defaultIO: CommandIO = {
  */
 export async function probeLocalMachine(choice = 'auto'): Promise<MachineFields> {
   const { initBackend, isBackendChoice } = await import('../../nas/backend.js');
-  const env = await import('../env.js');
+  const env = await import('../measure/env.js');
   if (!isBackendChoice(choice)) throw new InputError(`unknown backend "${choice}"`);
   const info = await initBackend(choice);
   return localMachineFields(info, [{ model: env.cpuModel() }], info.device === 'gpu' ? env.gpuModel() : undefined);
-}
-
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await fs.stat(p)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 async function resolveClass(explicit: string | undefined, files: HistoryEntry[], backend: string, io: CommandIO): Promise<string> {

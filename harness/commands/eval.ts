@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { initBackend, describeBackend } from '../../nas/backend.js';
 import { defaultEvalConfig, merge, type EvalConfig } from '../../nas/config.js';
-import { runEvalPhase } from '../eval-phase.js';
+import { runEvalPhase } from '../run/eval-phase.js';
 import { addSizeFlags, consoleContext, type SizeFlags } from './search.js';
-import { floatOption, intOption } from '../options.js';
+import { floatOption, intOption } from './flags.js';
 
 export function evalConfigFromFlags(f: SizeFlags & { auxiliary?: boolean; cutout?: number; dropPath?: number; lr?: number }): EvalConfig {
   const imagenet = f.dataset === 'imagenet';

@@ -2,9 +2,9 @@
 // The functions below do the work (tests call them); register() only wires flags to them.
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { readRecords } from '../records.js';
-import { listSuites, loadSuite, type Suite } from '../suite.js';
-import { buildReport, render, writeTables, type Report, type TableFormat } from '../tables.js';
+import { readRecords } from '../results/store.js';
+import { listSuites, loadSuite, type Suite } from '../suites/suite.js';
+import { buildReport, render, writeTables, type Report, type TableFormat } from '../results/tables.js';
 
 export interface ReportOptions {
   /** Results directory (default ./results in the working directory). */

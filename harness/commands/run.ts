@@ -4,14 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES, initBackend, type BackendChoice, type BackendInfo } from '../../nas/backend.js';
-import { readJsonIfExists, writeJsonAtomic } from '../atomic.js';
-import { collectEnv } from '../env.js';
-import { AttemptLog, Meter, combineAttempts, deviceClass, toMeasures } from '../measure.js';
-import { executePhase } from '../phase.js';
-import type { PhaseContext, PhaseOutcome, PhaseSpec, Progress } from '../phase-types.js';
-import { createReporter } from '../progress.js';
-import { deviationsFor, loadSuite, resolveConfigs, type Suite } from '../suite.js';
-import { RECORD_SCHEMA_VERSION, type EnvProvenance, type RunRecord } from '../record.js';
+import { readJsonIfExists, writeJsonAtomic } from '../../nas/util/fs.js';
+import { collectEnv } from '../measure/env.js';
+import { AttemptLog, Meter, combineAttempts, deviceClass, toMeasures } from '../measure/meter.js';
+import { executePhase } from '../run/phase.js';
+import type { PhaseContext, PhaseOutcome, PhaseSpec, Progress } from '../run/phase-types.js';
+import { createReporter } from '../run/progress.js';
+import { deviationsFor, loadSuite, resolveConfigs, type Suite } from '../suites/suite.js';
+import { RECORD_SCHEMA_VERSION, type EnvProvenance, type RunRecord } from '../results/record.js';
 import {
   encodeChildMessage,
   isRunnableSuite,
@@ -24,8 +24,8 @@ import {
   type ChildMessage,
   type RunnableSuite,
   type RunSummary,
-} from '../runner.js';
-import { renderConsole } from '../tables.js';
+} from '../run/runner.js';
+import { renderConsole } from '../results/tables.js';
 import { reportCommand } from './report.js';
 
 // ---------------------------------------------------------------------------------------------------------------

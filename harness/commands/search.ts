@@ -4,10 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Option, type Command } from 'commander';
 import { initBackend, describeBackend, BACKEND_NAMES, type BackendChoice } from '../../nas/backend.js';
 import { METHODS, defaultSearchConfig, merge, type MethodName, type SearchConfig, type SearchOverrides } from '../../nas/config.js';
-import { runSearchPhase } from '../search-phase.js';
-import { createReporter } from '../progress.js';
-import { floatOption, intOption } from '../options.js';
-import type { PhaseContext } from '../phase-types.js';
+import { runSearchPhase } from '../run/search-phase.js';
+import { createReporter } from '../run/progress.js';
+import { floatOption, intOption } from './flags.js';
+import type { PhaseContext } from '../run/phase-types.js';
 
 export interface SizeFlags {
   dataset: string;

@@ -9,10 +9,11 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArrayStore, MemorySplit } from './memory.js';
+import { ArrayStore, MemorySplit } from './in-memory.js';
 import { extractTar } from './tar.js';
 import { DataError, type LoadedDataset, type Normalization } from './types.js';
-import { dataDirOf, isDir, isFile, readDataFile } from './util.js';
+import { isDir, isFile } from '../util/fs.js';
+import { dataDirOf, readDataFile } from './util.js';
 import type { DataConfig } from '../config.js';
 
 export const CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';

@@ -21,9 +21,10 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ArrayStore, MemorySplit } from './memory.js';
+import { ArrayStore, MemorySplit } from './in-memory.js';
 import { DataError, type LoadedDataset, type Normalization } from './types.js';
-import { cacheDir, readDataFile, writeFileAtomic } from './util.js';
+import { cacheDir, writeFileAtomicAsync } from '../util/fs.js';
+import { readDataFile } from './util.js';
 import type { DataConfig } from '../config.js';
 
 export const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -234,7 +235,7 @@ export async function fashionArrays(): Promise<{ arrays: FashionArrays; info: Fa
   pre.write(MAGIC, 0, 'latin1');
   pre.writeUInt32LE(hb.length, 4);
   try {
-    await writeFileAtomic(file, [pre, hb, arrays.trainImages, arrays.trainLabels, arrays.testImages, arrays.testLabels]);
+    await writeFileAtomicAsync(file, [pre, hb, arrays.trainImages, arrays.trainLabels, arrays.testImages, arrays.testLabels]);
   } catch (err) {
     process.emitWarning(`Fashion-MNIST: could not write the cache ${file}: ${(err as Error).message}`);
   }

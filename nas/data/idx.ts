@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { ArrayStore, MemorySplit } from './memory.js';
+import { ArrayStore, MemorySplit } from './in-memory.js';
 import { DataError, type LoadedDataset, type Normalization, type Shape3 } from './types.js';
 import { channelStats, dataDirOf, readDataFile } from './util.js';
 import type { DataConfig } from '../config.js';

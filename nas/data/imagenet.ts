@@ -22,12 +22,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { augRng, jitterConfig, sampleJitter, transformInto, type AugParams } from './augment.js';
-import { batchPlan, checkBatchOptions, composeIndices, countClasses } from './memory.js';
+import { batchPlan, checkBatchOptions, composeIndices, countClasses } from './in-memory.js';
 import { Rng } from '../rng.js';
 import {
   DataError, type AugmentConfig, type Batch, type BatchOptions, type LoadedDataset, type Normalization, type Shape3, type Split,
 } from './types.js';
-import { dataDirOf, isDir } from './util.js';
+import { isDir } from '../util/fs.js';
+import { dataDirOf } from './util.js';
 import type { DataConfig } from '../config.js';
 
 export const IMAGENET_NORM: Normalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };

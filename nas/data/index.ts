@@ -18,7 +18,7 @@ import { loadCifar10 } from './cifar10.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadIdx, loadMnist } from './idx.js';
 import { ImageFolderSplit, loadImageNet } from './imagenet.js';
-import { MemorySplit } from './memory.js';
+import { MemorySplit } from './in-memory.js';
 import { balancedSubset } from './splits.js';
 import { loadSynthetic } from './synthetic.js';
 import { DataError, type LoadedDataset, type Split } from './types.js';
@@ -28,7 +28,7 @@ export { searchSplits, balancedSubset, portionSplit, perClassSubsets } from './s
 export { fetchCifar10, CIFAR10_URL, CIFAR10_MD5 } from './cifar10.js';
 export { parseIdx, readIdxFile } from './idx.js';
 export { resizeImage, augRng, type ResizeMethod } from './augment.js';
-export { MemorySplit } from './memory.js';
+export { MemorySplit } from './in-memory.js';
 export { ImageFolderSplit } from './imagenet.js';
 
 export type { DataConfig } from '../config.js';

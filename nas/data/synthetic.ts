@@ -12,7 +12,7 @@
 // seed 0. DataConfig.imageSize overrides H and W. Normalisation: mean/std of the first 256 training images.
 
 import { Rng } from '../rng.js';
-import { MemorySplit, type ImageStore } from './memory.js';
+import { MemorySplit, type ImageStore } from './in-memory.js';
 import type { LoadedDataset, Shape3 } from './types.js';
 import { channelStats } from './util.js';
 import type { DataConfig } from '../config.js';

@@ -5,7 +5,7 @@
 // when C % 4 = 0, JS otherwise; per-channel sums are accumulated in float64.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptrOf } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptrOf } from './runtime.js';
 import { simdFor, type SimdKernels } from './simd.js';
 
 /** Sums of up to this many rows are f32, then added in float64 (inside one SIMD call). */

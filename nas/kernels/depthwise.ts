@@ -8,7 +8,7 @@
 // wasm (C % 4 ≠ 0) and native backends: a native depthwise conv of dy with the flipped filter.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, type NasKernel, type NasKernelFunc, heapPtr, zeroedOutput } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, type NasKernel, type NasKernelFunc, heapPtr, zeroedOutput } from './runtime.js';
 import { simdFor, type DwGeom } from './simd.js';
 import { checkInt, nhwcPads, outSize, validRange } from './geometry.js';
 import { stridedGather } from './subsample.js';

@@ -5,8 +5,8 @@
 // gradients (stock.ts; test/stock.test.ts checks it against ours). One file per op family; this file picks the path
 // per call and registers the backend kernels.
 import type * as tf from '@tensorflow/tfjs-core';
-import type { NasKernel } from './memory.js';
-import { registerNasKernels, setAutoRegister } from './memory.js';
+import type { NasKernel } from './runtime.js';
+import { registerNasKernels, setAutoRegister } from './runtime.js';
 import { depthwiseKernels } from './depthwise.js';
 import { convKernels } from './conv.js';
 import { poolKernels } from './pool.js';

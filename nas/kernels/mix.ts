@@ -5,7 +5,7 @@
 // wasm SIMD when the size is a multiple of 4 floats, JS otherwise (float64 dot products in both).
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './runtime.js';
 import { simdFor, type SimdKernels } from './simd.js';
 
 /** Floats per SIMD dot-product call: partial sums of this many products are f32, then added in float64. */

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelBackend } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, type NasKernel, type NasKernelFunc, heapPtr, zeroedOutput } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, type NasKernel, type NasKernelFunc, heapPtr, zeroedOutput } from './runtime.js';
 import { simdFor, type PoolGeom } from './simd.js';
 import { checkInt, outSize } from './geometry.js';
 

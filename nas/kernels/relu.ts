@@ -4,7 +4,7 @@
 // wasm SIMD when the size is a multiple of 4 floats, JS otherwise.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './runtime.js';
 import { simdFor, type SimdKernels } from './simd.js';
 
 function fast(backend: KernelBackend, n: number): { w: WasmBackendLike; k: SimdKernels } | undefined {

@@ -5,7 +5,7 @@
 // immutable (variables get new buffers on assign), so sharing the buffer with a reference count is what the cpu
 // and webgl backends already do.
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { stockKernel, type NasKernel, type NasKernelFunc } from './memory.js';
+import { stockKernel, type NasKernel, type NasKernelFunc } from './runtime.js';
 
 interface RefCounted { incRef(dataId: object): void }
 

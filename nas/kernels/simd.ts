@@ -2,7 +2,7 @@
 // All pointers are byte offsets into the backend's memory; tensors are NHWC float32 with C % 4 === 0.
 // One module instance per WebAssembly.Memory (one per wasm backend), built on first use.
 import { Fn, I32, V128, assemble } from './wasm-asm.js';
-import type { WasmBackendLike } from './memory.js';
+import type { WasmBackendLike } from './runtime.js';
 
 export interface SimdKernels {
   /**

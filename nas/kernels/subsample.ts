@@ -1,7 +1,7 @@
 // Strided subsampling x[:, off::s, off::s, :] with a gradient (tfjs' stridedSlice has none).
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, type NasKernel, type NasKernelFunc, heapPtr, zeroedOutput } from './memory.js';
+import { asWasm, kernelIO, lazyGradOp, runKernel, type NasKernel, type NasKernelFunc, heapPtr, zeroedOutput } from './runtime.js';
 import { simdFor } from './simd.js';
 import { checkInt } from './geometry.js';
 

@@ -4,7 +4,7 @@
 // replaces (every product and sum rounded to f32), so results are bit-identical to them.
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { kernelIO, runKernel, size, type NasKernel, type NasKernelFunc } from './memory.js';
+import { kernelIO, runKernel, size, type NasKernel, type NasKernelFunc } from './runtime.js';
 
 interface SgdAttrs { lr: number; momentum: number; weightDecay: number; first: boolean }
 

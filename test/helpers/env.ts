@@ -1,5 +1,5 @@
 // An EnvProvenance for tests of history, compare and steps (a 2-thread wasm machine), with overrides.
-import type { EnvProvenance } from '../../harness/record.js';
+import type { EnvProvenance } from '../../harness/results/record.js';
 
 export function testEnv(over: Partial<EnvProvenance> = {}): EnvProvenance {
   return {

@@ -2,7 +2,7 @@
 // the gradients of every weight and α that gets one. Shared by the cross-backend and cross-path agreement tests.
 import * as tf from '@tensorflow/tfjs-core';
 import { defaultSearchConfig, merge, type MethodName } from '../../nas/config.js';
-import { createSearch } from '../../harness/methods.js';
+import { createSearch } from '../../methods/registry.js';
 import { Rng } from '../../nas/rng.js';
 
 export interface StepNumbers { loss: number; grads: Map<string, Float32Array> }

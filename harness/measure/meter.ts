@@ -11,9 +11,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeJsonAtomicSync } from './atomic.js';
+import { writeJsonAtomicSync } from '../../nas/util/fs.js';
 import { REFERENCE_GPU, normaliseGpuDays } from './gpu-factors.js';
-import type { Measures } from './record.js';
+import type { Measures } from '../results/record.js';
 
 export const SECONDS_PER_DAY = 86400;
 
@@ -95,13 +95,6 @@ export function combineAttempts(attempts: Measures[]): Measures {
   if (last.msPerStep !== undefined) out.msPerStep = last.msPerStep;
   if (last.steps !== undefined) out.steps = last.steps;
   return out;
-}
-
-export function median(xs: number[]): number | undefined {
-  if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** Parse `nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits` for one pid (MiB → bytes). */

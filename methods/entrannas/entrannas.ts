@@ -1,12 +1,12 @@
 // EnTranNAS (spec §2): Engine-cells are differentiable mixed cells weighted by softmax(α/τ); Transit-cells run
 // only the architecture derived from the current α (DARTS top-2 rule), re-derived after every α update. α gets
 // no gradient through Transit-cells; their weights train. Feature sharing: one op instance per (source, op).
-import { SupernetSearch, type ModeFn } from '../nas/search.js';
-import { deriveTop2 } from '../nas/derive.js';
-import type { SearchCellOptions } from '../nas/cell.js';
-import type { Genotype } from '../nas/genotype.js';
-import type { SearchConfig } from '../nas/config.js';
-import { reductionIndices } from '../nas/network.js';
+import { SupernetSearch, type ModeFn } from '../../nas/search.js';
+import { deriveTop2 } from '../../nas/derive.js';
+import type { SearchCellOptions } from '../../nas/cell.js';
+import type { Genotype } from '../../nas/genotype.js';
+import type { SearchConfig } from '../../nas/config.js';
+import { reductionIndices } from '../../nas/network.js';
 
 /** Engine-cell indices: 'first-of-type' = the first normal cell and the first reduction cell (spec A1). */
 export function engineCellIndices(cfg: SearchConfig): number[] {

@@ -1,11 +1,11 @@
 // Method registry: name → search implementation (EnTranNAS, EnTranNAS-DST and the DARTS-style baselines).
 import type { MethodName, SearchConfig } from '../nas/config.js';
 import type { DataShape, SupernetSearch } from '../nas/search.js';
-import { EnTranNAS } from '../entrannas/entrannas.js';
-import { EnTranNASDst } from '../entrannas/dst.js';
-import { Darts } from '../baselines/darts.js';
-import { PcDarts } from '../baselines/pc-darts.js';
-import { RandomWs } from '../baselines/random-ws.js';
+import { EnTranNAS } from './entrannas/entrannas.js';
+import { EnTranNASDst } from './entrannas/dst.js';
+import { Darts } from './baselines/darts.js';
+import { PcDarts } from './baselines/pc-darts.js';
+import { RandomWs } from './baselines/random-ws.js';
 
 const REGISTRY: Record<MethodName, new (cfg: SearchConfig, data: DataShape) => SupernetSearch> = {
   entrannas: EnTranNAS,

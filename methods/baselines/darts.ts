@@ -1,10 +1,10 @@
 // DARTS (Liu et al. 2019): every cell mixed, weighted by softmax(α/τ); first order, or second order with
 // the unrolled step and a finite-difference Hessian-vector product (architect.py).
 import * as tf from '@tensorflow/tfjs-core';
-import { SupernetSearch, type ModeFn, type TensorBatch } from '../nas/search.js';
-import { deriveTop2 } from '../nas/derive.js';
-import type { Genotype } from '../nas/genotype.js';
-import type { NamedGrads } from '../nas/optim.js';
+import { SupernetSearch, type ModeFn, type TensorBatch } from '../../nas/search.js';
+import { deriveTop2 } from '../../nas/derive.js';
+import type { Genotype } from '../../nas/genotype.js';
+import type { NamedGrads } from '../../nas/optim.js';
 
 export class Darts extends SupernetSearch {
   modesFor(_purpose: 'weights' | 'arch' | 'eval'): ModeFn {

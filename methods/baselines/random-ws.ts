@@ -1,9 +1,9 @@
 // Random search with weight sharing (Li & Talwalkar 2019): each weight step trains the super-net on one
 // uniformly sampled architecture; at the end, sampled architectures are scored with the shared weights on
 // validation data and the best is kept.
-import { SupernetSearch, type ModeFn } from '../nas/search.js';
-import type { CellGenotype, Genotype, Pair } from '../nas/genotype.js';
-import type { Rng } from '../nas/rng.js';
+import { SupernetSearch, type ModeFn } from '../../nas/search.js';
+import type { CellGenotype, Genotype, Pair } from '../../nas/genotype.js';
+import type { Rng } from '../../nas/rng.js';
 
 export class RandomWs extends SupernetSearch {
   private sampled: Genotype;

@@ -3,14 +3,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import writeFileAtomic from 'write-file-atomic';
-import type { RecordSet, LoadedRecord } from './records.js';
+import { writeFileAtomicAsync } from '../../nas/util/fs.js';
+import type { RecordSet, LoadedRecord } from './store.js';
 import type { RunStatus } from './record.js';
-import { deviationsFor, runCommand, type Suite, type SuiteKind, type SuiteMethod } from './suite.js';
+import { deviationsFor, runCommand, type Suite, type SuiteKind, type SuiteMethod } from '../suites/suite.js';
 import {
   ERROR_METRICS, METRIC_LABELS, METRIC_UNITS, describeTarget, evalMetricValue, shortTarget, targetsFor, verdictTarget,
   type Metric, type Target,
-} from './targets.js';
+} from '../suites/targets.js';
 import { rowVerdict, summarise, type Judgement, type Verdict } from './verdict.js';
 
 export type StatusCounts = Record<RunStatus, number>;
@@ -406,7 +406,7 @@ export async function writeTables(report: Report, dir: string, base: string): Pr
   const formats: TableFormat[] = ['md', 'csv', 'json'];
   const paths = Object.fromEntries(formats.map((f) => [f, path.join(dir, `${base}.${f}`)])) as Record<TableFormat, string>;
   await mkdir(dir, { recursive: true });
-  for (const f of formats) await writeFileAtomic(paths[f], render(report, f));
+  for (const f of formats) await writeFileAtomicAsync(paths[f], render(report, f));
   return paths;
 }
 

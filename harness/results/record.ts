@@ -1,6 +1,6 @@
 // The run record: one JSON file per (suite, method, seed, phase), written atomically by the runner.
 // Tables, verdicts, history and the regression gate read only these records.
-import type { EvalConfig, SearchConfig } from '../nas/config.js';
+import type { EvalConfig, SearchConfig } from '../../nas/config.js';
 
 export const RECORD_SCHEMA_VERSION = 1;
 

@@ -1,6 +1,6 @@
 // Paper targets as versioned data. Suites carry them (suites/*.json → methods[].targets); this file holds
 // their type, the unit of each metric and how a metric is read from run records.
-import type { RunRecord } from './record.js';
+import type { RunRecord } from '../results/record.js';
 
 export const METRICS = ['testError', 'top1Error', 'searchGpuDays', 'params', 'macs'] as const;
 export type Metric = (typeof METRICS)[number];

@@ -3,30 +3,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { kernelPath } from '../nas/kernels/index.js';
-import type { EnvProvenance } from './record.js';
+import { kernelPath } from '../../nas/kernels/index.js';
+import type { EnvProvenance } from '../results/record.js';
+import { packageRoot } from '../../nas/util/fs.js';
 
-/** The package root (the directory of entrannas-bench's package.json), from this file's location. */
-export function packageDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = path.join(dir, 'package.json');
-    if (fs.existsSync(pj)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pj, 'utf8')) as { name?: string }).name === 'entrannas-bench') return dir;
-      } catch {
-        /* keep walking */
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('entrannas-bench: cannot find the package directory');
-    dir = up;
-  }
-}
-
-export function packageVersion(dir = packageDir()): string {
+export function packageVersion(dir = packageRoot()): string {
   return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
@@ -43,7 +25,7 @@ function run(cmd: string, args: string[], cwd?: string): string | undefined {
  * changes (as `git describe --dirty` does). 'unknown' when the package is not a git checkout of its own — an
  * installed copy inside node_modules of some other repository must not report that repository's commit.
  */
-export function gitCommit(dir = packageDir()): string {
+export function gitCommit(dir = packageRoot()): string {
   const top = run('git', ['rev-parse', '--show-toplevel'], dir);
   if (top === undefined) return 'unknown';
   const rel = path.relative(fs.realpathSync(top), fs.realpathSync(dir));
@@ -86,7 +68,7 @@ export interface BackendFacts {
  * that never started) the backend says so and threads is 0.
  */
 export function collectEnv(backend: BackendFacts | { requested: string }): EnvProvenance {
-  const dir = packageDir();
+  const dir = packageRoot();
   const gpu = gpuModel();
   const facts = 'name' in backend ? backend : undefined;
   return {

@@ -2,9 +2,9 @@
 // one-sample t statistic is computed here from them, because simple-statistics' tTest divides by the
 // population sd (n, not n − 1), which overstates t for the few seeds we have. The Student-t critical values
 // (two-sided 95%) are a table, because simple-statistics has no t quantile.
-import { mean, sampleStandardDeviation } from 'simple-statistics';
-import type { Aggregate, Target } from './targets.js';
-import type { SuiteKind } from './suite.js';
+import { mean, sampleSd, tCritical95 } from '../../nas/util/stats.js';
+import type { Aggregate, Target } from '../suites/targets.js';
+import type { SuiteKind } from '../suites/suite.js';
 
 export const VERDICTS = ['reproduced', 'within tolerance', 'not reproduced', 'proxy', 'not run'] as const;
 export type Verdict = (typeof VERDICTS)[number];
@@ -27,27 +27,11 @@ export function summarise(values: readonly number[], direction: 'lower' | 'highe
   const hi = Math.max(...values);
   return {
     n: values.length,
-    mean: mean([...values]),
-    sd: values.length >= 2 ? sampleStandardDeviation([...values]) : undefined,
+    mean: mean(values),
+    sd: sampleSd(values),
     best: direction === 'lower' ? lo : hi,
     worst: direction === 'lower' ? hi : lo,
   };
-}
-
-/** t_{0.975, df} for df = 1..30. */
-const T975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-  2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086,
-  2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
-];
-const T975_LARGE: Array<[number, number]> = [[40, 2.021], [60, 2.0], [120, 1.98]];
-
-/** Two-sided 95% Student-t critical value for df degrees of freedom (conservative between table rows). */
-export function tCritical95(df: number): number {
-  if (!Number.isInteger(df) || df < 1) throw new Error(`tCritical95: df must be a positive integer (got ${df})`);
-  if (df <= 30) return T975[df - 1];
-  for (const [d, t] of T975_LARGE) if (df <= d) return t;
-  return 1.96;
 }
 
 export interface Judgement {

@@ -3,11 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PhaseContext, PhaseOutcome, SearchPhaseSpec } from './phase-types.js';
-import type { SearchResult } from './record.js';
-import { loadDataset, searchSplits, CIFAR_AUGMENT, IMAGENET_AUGMENT, type AugmentConfig } from '../nas/data/index.js';
-import { createSearch } from './methods.js';
-import { runSearch } from '../nas/train.js';
-import { writeJsonAtomicSync as writeJsonAtomic } from './atomic.js';
+import type { SearchResult } from '../results/record.js';
+import { loadDataset, searchSplits, CIFAR_AUGMENT, IMAGENET_AUGMENT, type AugmentConfig } from '../../nas/data/index.js';
+import { createSearch } from '../../methods/registry.js';
+import { runSearch } from '../../nas/train.js';
+import { writeJsonAtomicSync as writeJsonAtomic } from '../../nas/util/fs.js';
 
 /** Search-time augmentation: DARTS uses crop + flip on CIFAR, PC-DARTS the ImageNet transform; none on digit-like data. */
 export function searchAugment(dataset: string): AugmentConfig | false {

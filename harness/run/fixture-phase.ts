@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { readJsonIfExists, writeJsonAtomic } from './atomic.js';
-import { median } from './measure.js';
+import { readJsonIfExists, writeJsonAtomic } from '../../nas/util/fs.js';
+import { median } from '../../nas/util/stats.js';
 import type { FixturePhaseSpec, PhaseContext, PhaseOutcome } from './phase-types.js';
 
 export const FIXTURE_CHECKPOINT = 'fixture-checkpoint.json';

@@ -1,8 +1,8 @@
 // What the runner hands a child process (PhaseSpec) and what the phase hands back (PhaseOutcome).
-import type { BackendChoice } from '../nas/backend.js';
-import type { EvalConfig, SearchConfig } from '../nas/config.js';
-import type { LoopProgress } from '../nas/train.js';
-import type { EvalResult, Phase, SearchResult } from './record.js';
+import type { BackendChoice } from '../../nas/backend.js';
+import type { EvalConfig, SearchConfig } from '../../nas/config.js';
+import type { LoopProgress } from '../../nas/train.js';
+import type { EvalResult, Phase, SearchResult } from '../results/record.js';
 
 /** The training loops' progress report (epoch counted from 0, step = steps done in the epoch). */
 export type Progress = LoopProgress;

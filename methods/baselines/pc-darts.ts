@@ -2,10 +2,10 @@
 // the rest bypassed, then channel shuffle) and edge normalisation (a softmax over each node's incoming edges).
 import * as tf from '@tensorflow/tfjs-core';
 import { Darts } from './darts.js';
-import { edgeIndex, type CellMode, type SearchCellOptions } from '../nas/cell.js';
-import { deriveTop2, softmaxRows } from '../nas/derive.js';
-import type { ModeFn } from '../nas/search.js';
-import type { Genotype } from '../nas/genotype.js';
+import { edgeIndex, type CellMode, type SearchCellOptions } from '../../nas/cell.js';
+import { deriveTop2, softmaxRows } from '../../nas/derive.js';
+import type { ModeFn } from '../../nas/search.js';
+import type { Genotype } from '../../nas/genotype.js';
 
 export class PcDarts extends Darts {
   protected override cellOptions(): SearchCellOptions {

@@ -21,20 +21,20 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { Bench } from 'tinybench';
-import { median as ssMedian } from 'simple-statistics';
-import { DARTS_OPS, NO_NONE_OPS, STANDARD_OPS, defaultSearchConfig, merge, type MethodName, type OpName, type SearchConfig } from '../nas/config.js';
-import { buildOp } from '../nas/ops.js';
-import { ParamStore } from '../nas/params.js';
-import { Rng } from '../nas/rng.js';
-import { SearchCell, edgeCount, type CellMode, type DerivedPair } from '../nas/cell.js';
-import type { ForwardCtx } from '../nas/layers.js';
-import type { SupernetSearch, TensorBatch } from '../nas/search.js';
-import { PUBLISHED } from '../nas/genotypes-published.js';
-import { EnTranNASDst } from '../entrannas/dst.js';
-import { createSearch } from './methods.js';
+import { mean, requireMedian, tMoe95 } from '../../nas/util/stats.js';
+import { DARTS_OPS, NO_NONE_OPS, STANDARD_OPS, defaultSearchConfig, merge, type MethodName, type OpName, type SearchConfig } from '../../nas/config.js';
+import { buildOp } from '../../nas/ops.js';
+import { ParamStore } from '../../nas/params.js';
+import { Rng } from '../../nas/rng.js';
+import { SearchCell, edgeCount, type CellMode, type DerivedPair } from '../../nas/cell.js';
+import type { ForwardCtx } from '../../nas/layers.js';
+import type { SupernetSearch, TensorBatch } from '../../nas/search.js';
+import { PUBLISHED } from '../../nas/genotypes-published.js';
+import { EnTranNASDst } from '../../methods/entrannas/dst.js';
+import { createSearch } from '../../methods/registry.js';
 import { machineClass } from './history.js';
-import { TensorPeak } from '../nas/tensor-peak.js';
-import type { EnvProvenance } from './record.js';
+import { TensorPeak } from '../../nas/tensor-peak.js';
+import type { EnvProvenance } from '../results/record.js';
 
 export const BENCH_FORMAT = 'entrannas-bench/bench@1';
 export const STEP_FORMAT = 'entrannas-bench/bench-step@1';
@@ -426,27 +426,6 @@ export interface BenchReport {
 
 export const DEFAULT_MAX_SAMPLES = 100;
 
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) throw new Error('median of no samples');
-  return ssMedian([...xs]);
-}
-
-function mean(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-/** Half-width of the 95% t-interval of the mean (what tinybench reports as moe), for pooled samples. */
-function tMoe(xs: readonly number[]): number {
-  const n = xs.length;
-  if (n < 2) return 0;
-  const m = mean(xs);
-  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (n - 1));
-  // Two-sided 97.5% t quantiles for df 1..30; beyond, the normal 1.96.
-  const T = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
-  const t = n - 1 <= T.length ? T[n - 2] : 1.96;
-  return (t * sd) / Math.sqrt(n);
-}
-
 interface RoundOutcome {
   samples: number[];
   moe: number;
@@ -562,14 +541,14 @@ function toResult(
   const kept = thinSamples(p.samples, max).map(roundMs);
   const m = mean(kept);
   // One round, nothing thinned: tinybench's own moe. Otherwise the same t-interval over the kept samples.
-  const moe = p.moes.length === 1 && kept.length === p.samples.length ? p.moes[0] : tMoe(kept);
+  const moe = p.moes.length === 1 && kept.length === p.samples.length ? p.moes[0] : tMoe95(kept);
   return {
     name: def.name,
     group: def.group,
     unit: 'ms',
     better: 'lower',
     samples: kept,
-    median: median(kept),
+    median: requireMedian(kept, def.name),
     moe,
     rme: m > 0 ? (100 * moe) / m : 0,
     mean: m,
@@ -779,7 +758,7 @@ export function runStep(o: StepOptions, deps: StepDeps = {}): StepReport {
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;
     return {
       format: STEP_FORMAT,
-      msPerStep: median(samples),
+      msPerStep: requireMedian(samples, 'bench step'),
       peakRssMB: peakRssBytes / MiB,
       peakTensorMB: peakTensorBytes / MiB,
       peakRssBytes,

@@ -2,11 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EvalPhaseSpec, PhaseContext, PhaseOutcome } from './phase-types.js';
-import { loadDataset, CIFAR_AUGMENT, IMAGENET_AUGMENT, type AugmentConfig } from '../nas/data/index.js';
-import { loadGenotype } from '../nas/genotype.js';
-import { runEvaluation } from '../nas/train.js';
-import type { EvalConfig } from '../nas/config.js';
-import { writeJsonAtomicSync as writeJsonAtomic } from './atomic.js';
+import { loadDataset, CIFAR_AUGMENT, IMAGENET_AUGMENT, type AugmentConfig } from '../../nas/data/index.js';
+import { loadGenotype } from '../../nas/genotype.js';
+import { runEvaluation } from '../../nas/train.js';
+import type { EvalConfig } from '../../nas/config.js';
+import { writeJsonAtomicSync as writeJsonAtomic } from '../../nas/util/fs.js';
 
 /** The configured training augmentation on top of the dataset family's base transform. */
 export function evalAugment(cfg: EvalConfig): AugmentConfig | false {

@@ -4,9 +4,9 @@
 //   so a node keeps any number of inputs and an edge may keep several ops. `none` is never kept.
 import * as tf from '@tensorflow/tfjs-core';
 import { EnTranNAS } from './entrannas.js';
-import { edgeIndex, type CellMode } from '../nas/cell.js';
-import type { ModeFn } from '../nas/search.js';
-import type { CellGenotype, Genotype, Pair } from '../nas/genotype.js';
+import { edgeIndex, type CellMode } from '../../nas/cell.js';
+import type { ModeFn } from '../../nas/search.js';
+import type { CellGenotype, Genotype, Pair } from '../../nas/genotype.js';
 
 export interface DstCellState {
   /** q per [edge][op] (JS numbers). */

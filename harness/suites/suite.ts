@@ -2,14 +2,14 @@
 // every run (suite × method × seed). Built-in names resolve to <package root>/suites/<name>.json.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import {
   defaultEvalConfig, defaultSearchConfig, merge,
   type EvalConfig, type EvalOverrides, type MethodName, type SearchConfig, type SearchOverrides,
-} from '../nas/config.js';
-import { evalConfigSchema, searchConfigSchema, suiteSchema } from './suite-schema.js';
+} from '../../nas/config.js';
+import { evalConfigSchema, searchConfigSchema, suiteSchema } from './schema.js';
 import { ERROR_METRICS, type Target } from './targets.js';
+import { packageRoot } from '../../nas/util/fs.js';
 
 export type SuiteKind = 'paper' | 'proxy';
 
@@ -84,27 +84,6 @@ export class SuiteError extends Error {
 }
 
 // ---------------------------------------------------------------- locations
-
-let rootCache: string | undefined;
-
-/** The package root: the nearest directory above this module whose package.json names entrannas-bench. */
-export function packageRoot(): string {
-  if (rootCache !== undefined) return rootCache;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'entrannas-bench') return (rootCache = dir);
-      } catch {
-        // not ours; keep looking
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`cannot find the entrannas-bench package root above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
 
 export function suitesDir(): string {
   return path.join(packageRoot(), 'suites');

@@ -23,13 +23,14 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
-import type { BackendChoice } from '../nas/backend.js';
-import { readJsonIfExists, writeJsonAtomic } from './atomic.js';
-import { collectEnv, packageDir } from './env.js';
-import { toMeasures, type MeasureSnapshot } from './measure.js';
+import type { BackendChoice } from '../../nas/backend.js';
+import { readJsonIfExists, writeJsonAtomic } from '../../nas/util/fs.js';
+import { collectEnv } from '../measure/env.js';
+import { packageRoot } from '../../nas/util/fs.js';
+import { toMeasures, type MeasureSnapshot } from '../measure/meter.js';
 import type { EvalPhaseSpec, FixturePhaseSpec, PhaseSpec, PhaseWork, Progress, SearchPhaseSpec } from './phase-types.js';
 import { silentReporter, type ProgressReporter } from './progress.js';
-import { RECORD_SCHEMA_VERSION, type EnvProvenance, type Phase, type RunRecord, type RunStatus } from './record.js';
+import { RECORD_SCHEMA_VERSION, type EnvProvenance, type Phase, type RunRecord, type RunStatus } from '../results/record.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Suites as the runner sees them
@@ -323,7 +324,7 @@ export function decodeChildMessage(line: string): ChildMessage | undefined {
 }
 
 export function binPath(): string {
-  return path.join(packageDir(), 'bin', 'entrannas-bench.js');
+  return path.join(packageRoot(), 'bin', 'entrannas-bench.js');
 }
 
 // ---------------------------------------------------------------------------------------------------------------

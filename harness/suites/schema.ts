@@ -3,7 +3,7 @@
 // The config schemas mirror SearchConfig / EvalConfig in nas/config.ts; the "full" forms check merged
 // configs (test/suite.test.ts validates every default and every suite's merged config against them, so a
 // field added to config.ts without a schema entry fails a test).
-import { DARTS_OPS, METHODS } from '../nas/config.js';
+import { DARTS_OPS, METHODS } from '../../nas/config.js';
 import { METRICS } from './targets.js';
 
 type Schema = Record<string, unknown>;

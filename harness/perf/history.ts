@@ -5,9 +5,9 @@
 // directory and skips (and reports) any file whose entry names another class.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeJsonAtomic } from '../../nas/util/fs.js';
 import { median, sampleStandardDeviation } from 'simple-statistics';
-import type { EnvProvenance, RunRecord } from './record.js';
+import type { EnvProvenance, RunRecord } from '../results/record.js';
 
 export const HISTORY_SCHEMA_VERSION = 1;
 
@@ -142,7 +142,7 @@ export async function writeHistoryEntry(dir: string, entry: HistoryEntry): Promi
   validateEntry(entry, 'entry');
   const file = historyEntryPath(dir, entry);
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, JSON.stringify(entry, null, 2) + '\n');
+  await writeJsonAtomic(file, entry);
   return file;
 }
 
