@@ -21,3 +21,6 @@ export function createSearch(cfg: SearchConfig, data: DataShape): SupernetSearch
   if (!Ctor) throw new Error(`unknown method "${cfg.method}" (known: ${Object.keys(REGISTRY).join(', ')})`);
   return new Ctor(cfg, data);
 }
+
+/** Every registered method name, in registry order (bench, suite loading and `--method` choices read this). */
+export const METHOD_NAMES = Object.keys(REGISTRY) as MethodName[];
