@@ -9,6 +9,8 @@ import * as run from './commands/run.js';
 import * as report from './commands/report.js';
 import * as bench from './commands/bench.js';
 import * as compare from './commands/compare.js';
+import * as judge from './commands/judge.js';
+import { EXIT_CODE_HELP, usageExit } from './commands/common.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,8 +18,9 @@ export function buildProgram(): Command {
     .name('entrannas-bench')
     .description('Reproducibility benchmark harness for EnTranNAS, EnTranNAS-DST and DARTS-style baselines')
     .showHelpAfterError()
-    .exitOverride();
-  for (const m of [arch, data, search, evaluate, run, report, bench, compare]) m.register(program);
+    .addHelpText('after', `\n${EXIT_CODE_HELP}`)
+    .exitOverride(usageExit);
+  for (const m of [arch, data, search, evaluate, run, report, judge, bench, compare]) m.register(program);
   return program;
 }
 
