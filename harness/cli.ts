@@ -9,6 +9,7 @@ import * as run from './commands/run.js';
 import * as report from './commands/report.js';
 import * as bench from './commands/bench.js';
 import * as compare from './commands/compare.js';
+import * as history from './commands/history.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .description('Reproducibility benchmark harness for EnTranNAS, EnTranNAS-DST and DARTS-style baselines')
     .showHelpAfterError()
     .exitOverride();
-  for (const m of [arch, data, search, evaluate, run, report, bench, compare]) m.register(program);
+  for (const m of [arch, data, search, evaluate, run, report, bench, compare, history]) m.register(program);
   return program;
 }
 
