@@ -1,11 +1,11 @@
-// Our super-net step next to PyTorch's on the same machine (issue 7). Not part of npm test; needs a python3 with
+// Our super-net step next to PyTorch's on the same machine. Not part of npm test; needs a python3 with
 // torch (Debian: apt-get install python3-torch), found via --python, $PYTHON, /usr/bin/python3 or python3.
 //
 //   npm run bench:torch -- --methods darts-1st,entrannas,entrannas-dst [--layers 5 --channels 8 --batch 16
 //        --image-size 32 --micro-batch 0 --steps 5 --warmup 2 --repeats 1 --check --json]
 //
 // Per method and repeat, each engine runs in its own process (peak RSS is a process lifetime figure):
-//   ours:    node bin/entrannas-bench.js bench step --backend wasm --json ...   (harness/bench.ts runStep)
+//   ours:    node bin/entrannas-bench.js bench step --backend wasm --json ...   (harness/perf/step.ts runStep)
 //   PyTorch: python3 bench/torch_supernet.py --state <our initial weights, α, β>  (same start, same genotypes)
 // --check first evaluates our loss and α (β) gradients on one batch with our initial parameters, and has the
 // PyTorch script do the same with those parameters: the two must agree (the networks are the same function).
@@ -17,9 +17,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../nas/backend.js';
 import { createSearch } from '../methods/registry.js';
-import { searchBenchConfig } from '../harness/perf/bench.js';
-import { addStepSizeOptions } from '../harness/commands/bench.js';
-import { intOption } from '../harness/commands/flags.js';
+import { searchBenchConfig } from '../harness/perf/benchmarks.js';
+import { addStepSizeOptions, intOption } from '../harness/commands/flags.js';
 import { Rng } from '../nas/rng.js';
 import { requireMedian } from '../nas/util/stats.js';
 import { packageRoot } from '../nas/util/fs.js';

@@ -1,4 +1,4 @@
-// Where a super-net step's time goes, per backend kernel (issue 7). Not part of npm test.
+// Where a super-net step's time goes, per backend kernel. Not part of npm test.
 //
 //   node dist/bench/profile-step.js --method darts-1st [--layers 5 --channels 8 --batch 16 --image-size 32
 //        --steps 3 --warmup 2 --backend wasm --top 30 --json]
@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { initBackend, type BackendChoice } from '../nas/backend.js';
-import { createSearchIteration, searchBenchConfig } from '../harness/perf/bench.js';
+import { createSearchIteration, searchBenchConfig } from '../harness/perf/benchmarks.js';
 import type { MethodName } from '../nas/config.js';
 
 interface Opts {

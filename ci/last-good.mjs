@@ -7,7 +7,7 @@
 // The last good night is the commit named in <history-dir>/<class>/LAST_GOOD (written by the nightly after a
 // night that ran clean and passed the gate) when it still has an entry and is not the entry's own commit;
 // otherwise the newest entry of the class older than <entry-file>'s (series order: commit time, then recording
-// time). LAST_GOOD is plain text, so harness/history.ts (which reads *.json) ignores it.
+// time). LAST_GOOD is plain text, so harness/perf/history.ts (which reads *.json) ignores it.
 import fs from 'node:fs';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';

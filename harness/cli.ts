@@ -11,6 +11,7 @@ import * as bench from './commands/bench.js';
 import * as compare from './commands/compare.js';
 import * as judge from './commands/judge.js';
 import { EXIT_CODE_HELP, usageExit } from './commands/common.js';
+import * as history from './commands/history.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addHelpText('after', `\n${EXIT_CODE_HELP}`)
     .exitOverride(usageExit);
-  for (const m of [arch, data, search, evaluate, run, report, judge, bench, compare]) m.register(program);
+  for (const m of [arch, data, search, evaluate, run, report, judge, bench, compare, history]) m.register(program);
   return program;
 }
 

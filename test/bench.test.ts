@@ -12,18 +12,23 @@ import { Command, CommanderError } from 'commander';
 import { initBackend } from '../nas/backend.js';
 import { packageRoot } from '../nas/util/fs.js';
 import { median } from '../nas/util/stats.js';
-import { buildHistoryEntry, machineClass, readHistoryEntry } from '../harness/perf/history.js';
+import { readHistoryEntry } from '../harness/perf/history.js';
+import { buildHistoryEntry } from '../harness/perf/history-entry.js';
+import { machineClass } from '../harness/measure/machine.js';
 import { compare } from '../harness/perf/compare.js';
-import { runRecord } from '../harness/commands/compare.js';
-import { benchDefinitions, runBenchmarks, selectBenchmarks, thinSamples, type BenchDefinition, type BenchReport, type StepReport } from '../harness/perf/bench.js';
-import { BenchInputError, benchCommand, register, stepCommand, type BenchIO } from '../harness/commands/bench.js';
+import { runRecord } from '../harness/commands/history.js';
+import { benchDefinitions, selectBenchmarks, type BenchDefinition } from '../harness/perf/benchmarks.js';
+import { runBenchmarks, thinSamples, type BenchReport } from '../harness/perf/bench-runner.js';
+import type { StepReport } from '../harness/perf/step.js';
+import { EXIT, InputError, type CommandIO } from '../harness/commands/common.js';
+import { benchCommand, register, stepCommand } from '../harness/commands/bench.js';
 import { WasmHeapError } from '../nas/kernels/heap.js';
 import { useBackend } from './helpers/backend.js';
 
 const run = promisify(execFile);
 const init = () => initBackend('wasm');
 
-function captureIO(): BenchIO & { stdout: string; stderr: string } {
+function captureIO(): CommandIO & { stdout: string; stderr: string } {
   const io = {
     stdout: '',
     stderr: '',
@@ -38,7 +43,7 @@ function captureIO(): BenchIO & { stdout: string; stderr: string } {
 }
 
 /** A program with only the bench command, whose errors throw instead of exiting, with output captured. */
-function program(io: BenchIO & { stderr: string }): Command {
+function program(io: CommandIO & { stderr: string }): Command {
   const p = new Command().exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   register(p, io, { init });
   return p;
@@ -239,12 +244,12 @@ describe('bench', function () {
       assert.equal(report.microBatch, 1);
     });
 
-    it('a step that overflows the wasm heap is bad input (BenchInputError) carrying the heap message', async () => {
+    it('a step that overflows the wasm heap is bad input (InputError) carrying the heap message', async () => {
       const onStep = () => {
         throw new WasmHeapError(3 << 20, 4096 * 2 ** 20);
       };
       await assert.rejects(stepCommand({ ...tiny, steps: 1, warmup: 0 }, captureIO(), { init, onStep }), (e: unknown) =>
-        e instanceof BenchInputError && /^wasm heap exhausted: cannot allocate 3\.0 MiB .*--micro-batch/.test(e.message));
+        e instanceof InputError && /^wasm heap exhausted: cannot allocate 3\.0 MiB .*--micro-batch/.test(e.message));
     });
 
     it('random-ws has no α step', async () => {
@@ -258,7 +263,7 @@ describe('bench', function () {
     const usage = async (args: string[], pattern: RegExp) => {
       const { error, io } = await parse(args);
       assert.ok(error, `${args.join(' ')} should fail`);
-      assert.equal(error.exitCode, 1, `${args.join(' ')}: usage error`);
+      assert.equal(error.exitCode, EXIT.usage, `${args.join(' ')}: usage error`);
       assert.match(io.stderr, pattern);
     };
     const input = async (args: string[], pattern: RegExp) => {

@@ -8,19 +8,13 @@ import { Command, CommanderError } from 'commander';
 import { wilcoxonRankSum } from 'simple-statistics';
 import { EXACT_MAX_N, binomial, erfc, mannWhitneyU, minAttainablePValue } from '../harness/perf/mannwhitney.js';
 import { compare, compareMeasure, formatComparison, type ComparisonReport } from '../harness/perf/compare.js';
-import {
-  HISTORY_SCHEMA_VERSION,
-  MachineClassMismatchError,
-  machineClass,
-  sampleSet,
-  writeHistoryEntry,
-  type HistoryEntry,
-  type Measure,
-  type SampleSet,
-} from '../harness/perf/history.js';
+import { HISTORY_SCHEMA_VERSION, writeHistoryEntry, type HistoryEntry, type Measure, type SampleSet } from '../harness/perf/history.js';
+import { sampleSet } from '../harness/perf/history-entry.js';
+import { MachineClassMismatchError, machineClass } from '../harness/measure/machine.js';
 import type { EnvProvenance } from '../harness/results/record.js';
 import { testEnv } from './helpers/env.js';
-import { EXIT_INPUT, EXIT_OK, EXIT_REGRESSION, register, runCompare, type CommandIO } from '../harness/commands/compare.js';
+import { EXIT } from '../harness/commands/common.js';
+import { register, runCompare, type CompareIO } from '../harness/commands/compare.js';
 import { Rng } from '../nas/rng.js';
 
 /** Seeded noise for constructed samples (the project's Rng: tests never use Math.random). */
@@ -316,7 +310,7 @@ describe('compare command', () => {
   let dir: string;
   let out: string[];
   let err: string[];
-  let io: CommandIO;
+  let io: CompareIO;
   const cls = machineClass(env());
 
   before(async () => {
@@ -352,7 +346,7 @@ describe('compare command', () => {
 
   it('exits 3 on a regression (head defaults to the newest entry) and prints the table', async () => {
     const code = await cli('compare', '--base', 'bbbb2222', '--history', dir, '--machine-class', cls);
-    assert.equal(code, EXIT_REGRESSION);
+    assert.equal(code, EXIT.regression);
     const text = out.join('');
     assert.match(text, /bbbb2222 → head cccc3333/);
     assert.match(text, /bench\/step .* regression/);
@@ -360,16 +354,16 @@ describe('compare command', () => {
 
   it('exits 0 when nothing regressed, resolving short commits and this machine\'s class from env fields', async () => {
     const code = await cli('compare', '--base', 'aaaa', '--head', 'bbbb', '--history', dir);
-    assert.equal(code, EXIT_OK);
+    assert.equal(code, EXIT.ok);
     assert.match(out.join(''), /unchanged/);
   });
 
   it('respects --factor: a 35% slowdown passes at factor 1.5', async () => {
-    assert.equal(await cli('compare', '--base', 'bbbb2222', '--factor', '1.5', '--history', dir), EXIT_OK);
+    assert.equal(await cli('compare', '--base', 'bbbb2222', '--factor', '1.5', '--history', dir), EXIT.ok);
   });
 
   it('prints JSON with --json', async () => {
-    assert.equal(await cli('compare', '--base', 'aaaa1111', '--history', dir, '--json'), EXIT_REGRESSION);
+    assert.equal(await cli('compare', '--base', 'aaaa1111', '--history', dir, '--json'), EXIT.regression);
     const rep = JSON.parse(out.join('')) as ComparisonReport;
     assert.equal(rep.head.commit, 'cccc3333');
     assert.equal(rep.results[0].name, 'bench/step');
@@ -383,30 +377,30 @@ describe('compare command', () => {
     const f2 = path.join(dir, 'other.json');
     await fs.writeFile(f1, JSON.stringify(entry('aaaa1111', 0, { step: sampleSet(noisy(20, 10, 100, 0.02), 'ms') })));
     await fs.writeFile(f2, JSON.stringify(other));
-    assert.equal(await cli('compare', '--base', f1, '--head', f2), EXIT_INPUT);
+    assert.equal(await cli('compare', '--base', f1, '--head', f2), EXIT.usage);
     assert.match(err.join(''), /machine classes differ/);
     // A file against a commit of the same class works (the class comes from the file).
-    assert.equal(await cli('compare', '--base', f1, '--head', 'cccc3333', '--history', dir), EXIT_REGRESSION);
+    assert.equal(await cli('compare', '--base', f1, '--head', 'cccc3333', '--history', dir), EXIT.regression);
   });
 
   it('exits 2 for an unknown commit or a machine class without history, naming the classes that have one', async () => {
-    assert.equal(await cli('compare', '--base', 'ffff9999', '--history', dir), EXIT_INPUT);
+    assert.equal(await cli('compare', '--base', 'ffff9999', '--history', dir), EXIT.usage);
     assert.match(err.join(''), /no history entry for commit "ffff9999"/);
     err.length = 0;
     io.probe = async () => env({ cpuModel: 'Apple M2' });
-    assert.equal(await cli('compare', '--base', 'aaaa1111', '--history', dir), EXIT_INPUT);
+    assert.equal(await cli('compare', '--base', 'aaaa1111', '--history', dir), EXIT.usage);
     assert.match(err.join(''), new RegExp(`no history for machine class cpu-apple-m2-x2-wasm-simd .*${cls}`));
   });
 
   it('rejects a bad --factor as a usage error', async () => {
     const code = await cli('compare', '--base', 'aaaa1111', '--factor', '0.8', '--history', dir);
-    assert.notEqual(code, EXIT_OK);
-    assert.notEqual(code, EXIT_REGRESSION);
+    assert.notEqual(code, EXIT.ok);
+    assert.notEqual(code, EXIT.regression);
   });
 
   it('runCompare (what the CLI calls) returns the report and exit code', async () => {
     const { exitCode, report } = await runCompare({ base: 'aaaa1111', head: 'cccc3333', history: dir, machineClass: cls }, io);
-    assert.equal(exitCode, EXIT_REGRESSION);
+    assert.equal(exitCode, EXIT.regression);
     assert.equal(report.regressed, true);
     assert.equal(report.counts.regression, 1);
   });

@@ -5,21 +5,19 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   HISTORY_SCHEMA_VERSION,
-  MachineClassMismatchError,
-  benchmarksFromReport,
-  buildHistoryEntry,
   entryMeasures,
   findEntry,
   listMachineClasses,
-  localMachineFields,
-  machineClass,
   readHistory,
   writeHistoryEntry,
   type HistoryEntry,
 } from '../harness/perf/history.js';
+import { benchmarksFromReport, buildHistoryEntry } from '../harness/perf/history-entry.js';
+import { MachineClassMismatchError, localMachineFields, machineClass } from '../harness/measure/machine.js';
 import type { EnvProvenance, RunRecord } from '../harness/results/record.js';
 import { testEnv } from './helpers/env.js';
-import { EXIT_OK, runRecord } from '../harness/commands/compare.js';
+import { EXIT } from '../harness/commands/common.js';
+import { runRecord } from '../harness/commands/history.js';
 
 const env = (over: Partial<EnvProvenance> = {}): EnvProvenance => testEnv({ gitCommit: '0123abcd', ...over });
 
@@ -265,7 +263,7 @@ describe('building an entry', () => {
         { records: path.join(dir, 'runs'), bench, history: path.join(dir, 'history'), commitTime: '2025-02-01T03:00:00Z' },
         { out: (t) => void out.push(t), err: () => {} },
       );
-      assert.equal(res.exitCode, EXIT_OK);
+      assert.equal(res.exitCode, EXIT.ok);
       assert.equal(res.file, path.join(dir, 'history', 'cpu-amd-epyc-7b13-x2-wasm-simd', '0123abcd.json'));
       const back = await readHistory(path.join(dir, 'history'), 'cpu-amd-epyc-7b13-x2-wasm-simd');
       assert.equal(back.length, 1);

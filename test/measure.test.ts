@@ -9,7 +9,8 @@ import { collectEnv, gitCommit } from '../harness/measure/env.js';
 import { packageRoot } from '../nas/util/fs.js';
 import { median } from '../nas/util/stats.js';
 import { GPU_FACTORS, REFERENCE_GPU, convertGpuDays, lookupGpu, normaliseGpuDays } from '../harness/measure/gpu-factors.js';
-import { AttemptLog, Meter, combineAttempts, deviceClass, deviceCost, parseNvidiaSmiApps, toMeasures } from '../harness/measure/meter.js';
+import { AttemptLog, Meter, combineAttempts, deviceCost, parseNvidiaSmiApps, toMeasures } from '../harness/measure/meter.js';
+import { deviceClass } from '../harness/measure/machine.js';
 import { initBackend } from '../nas/backend.js';
 
 const close = (a: number | undefined, b: number, eps = 1e-12): void => {

@@ -6,10 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { median } from 'simple-statistics';
 import { findSteps, fitSteps, noiseScale } from '../harness/perf/steps.js';
-import { HISTORY_SCHEMA_VERSION, machineClass, sampleSet, writeHistoryEntry, type HistoryEntry } from '../harness/perf/history.js';
+import { HISTORY_SCHEMA_VERSION, writeHistoryEntry, type HistoryEntry } from '../harness/perf/history.js';
+import { sampleSet } from '../harness/perf/history-entry.js';
+import { machineClass } from '../harness/measure/machine.js';
 import type { EnvProvenance } from '../harness/results/record.js';
 import { testEnv } from './helpers/env.js';
-import { runSteps } from '../harness/commands/compare.js';
+import { runSteps } from '../harness/commands/history.js';
 import { Rng } from '../nas/rng.js';
 
 /** Seeded noise for constructed samples (the project's Rng: tests never use Math.random). */

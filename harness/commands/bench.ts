@@ -3,55 +3,24 @@
 //                         [--rounds n] [--backend B] [--list]
 //   entrannas-bench bench step --method M [--layers 5] [--channels 8] [--batch 16] [--image-size 32] [--steps 5]
 //                              [--warmup 2] [--micro-batch n] [--seed n] [--json] [--out FILE] [--backend B]
-// The bench JSON is what `history record --bench FILE` reads. Exit codes: 0 ok; 1 usage errors (commander) and
-// tensor leaks (the output is still written); 2 bad input (a filter that matches nothing, an engine config error,
-// a size that overflows the wasm heap).
-import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
-import { BACKEND_NAMES, initBackend, type BackendChoice, type BackendInfo } from '../../nas/backend.js';
-import { METHODS } from '../../nas/config.js';
+// The bench JSON is what `history record --bench FILE` reads, the step JSON what `history record --step` reads.
+// Exit codes (commands/common.ts EXIT): ok; failed on tensor leaks (the output is still written); usage for bad
+// flags and bad input (a filter that matches nothing, an engine config error, a size that overflows the wasm heap).
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { initBackend, type BackendChoice, type BackendInfo } from '../../nas/backend.js';
 import { WasmHeapError } from '../../nas/kernels/heap.js';
 import { writeJsonAtomic } from '../../nas/util/fs.js';
+import { METHOD_NAMES } from '../../methods/registry.js';
 import { collectEnv } from '../measure/env.js';
-import { machineClass } from '../perf/history.js';
-import { intOption } from './flags.js';
-import {
-  benchDefinitions,
-  compileFilter,
-  formatBenchTable,
-  formatStep,
-  leakProblems,
-  runBench,
-  runStep,
-  type StepOptions,
-  selectBenchmarks,
-  StepConfigError,
-  type BenchDefinition,
-  type BenchReport,
-  type StepDeps,
-  type StepReport,
-} from '../perf/bench.js';
-
-export const EXIT_OK = 0;
-export const EXIT_LEAK = 1;
-export const EXIT_INPUT = 2;
-
-export interface BenchIO {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const defaultIO: BenchIO = {
-  out: (t) => void process.stdout.write(t),
-  err: (t) => void process.stderr.write(t),
-};
-
-/** Bad input (not bad usage): reported with exit code 2. */
-export class BenchInputError extends Error {
-  override name = 'BenchInputError';
-}
+import { machineClass } from '../measure/machine.js';
+import { benchDefinitions, compileFilter, selectBenchmarks, type BenchDefinition } from '../perf/benchmarks.js';
+import { formatBenchTable, leakProblems, runBench, type BenchReport } from '../perf/bench-runner.js';
+import { StepConfigError, formatStep, runStep, type StepDeps, type StepOptions, type StepReport } from '../perf/step.js';
+import { EXIT, InputError, act, processIO, subcommand, type CommandIO } from './common.js';
+import { addStepSizeOptions, backendOption, intOption } from './flags.js';
 
 export interface BenchDeps {
-  /** Benchmarks to choose from (default: all of harness/bench.ts). */
+  /** Benchmarks to choose from (default: all of perf/benchmarks.ts). */
   definitions?: readonly BenchDefinition[];
   /** Backend initialisation (default nas/backend.ts initBackend). */
   init?: (choice: BackendChoice) => Promise<BackendInfo>;
@@ -73,7 +42,7 @@ export interface BenchCommandOptions {
 /** What `bench` does; returns the exit code and the report (undefined with --list). */
 export async function benchCommand(
   opts: BenchCommandOptions,
-  io: BenchIO = defaultIO,
+  io: CommandIO = processIO,
   deps: BenchDeps = {},
 ): Promise<{ exitCode: number; report?: BenchReport }> {
   const all = deps.definitions ?? benchDefinitions();
@@ -81,11 +50,11 @@ export async function benchCommand(
   try {
     selected = selectBenchmarks(all, opts.filter);
   } catch (err) {
-    throw new BenchInputError(err instanceof Error ? err.message : String(err));
+    throw new InputError(err instanceof Error ? err.message : String(err));
   }
   if (opts.list) {
     io.out(selected.map((d) => `${d.name}  ${d.description}`).join('\n') + '\n');
-    return { exitCode: EXIT_OK };
+    return { exitCode: EXIT.ok };
   }
   const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto');
   const env = collectEnv(info);
@@ -110,7 +79,7 @@ export async function benchCommand(
   if (opts.out && !opts.json) io.out(`wrote ${opts.out}\n`);
   const leaks = leakProblems(report.benchmarks);
   for (const l of leaks) io.err(`bench: LEAK ${l}\n`);
-  return { exitCode: leaks.length ? EXIT_LEAK : EXIT_OK, report };
+  return { exitCode: leaks.length ? EXIT.failed : EXIT.ok, report };
 }
 
 export interface StepCommandOptions extends StepOptions {
@@ -122,7 +91,7 @@ export interface StepCommandOptions extends StepOptions {
 /** What `bench step` does. */
 export async function stepCommand(
   opts: StepCommandOptions,
-  io: BenchIO = defaultIO,
+  io: CommandIO = processIO,
   deps: StepDeps & Pick<BenchDeps, 'init'> = {},
 ): Promise<{ exitCode: number; report: StepReport }> {
   const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto');
@@ -145,7 +114,7 @@ export async function stepCommand(
   } catch (err) {
     // Sizes the engine refuses (odd channels, too few cells for Engine cells, ...) or that do not fit the wasm heap
     // are bad input; other errors while stepping (engine bugs) are not.
-    if (err instanceof StepConfigError || err instanceof WasmHeapError) throw new BenchInputError(err.message);
+    if (err instanceof StepConfigError || err instanceof WasmHeapError) throw new InputError(err.message);
     throw err;
   }
   report = { ...report, machineClass: machineClass(env), env };
@@ -153,9 +122,9 @@ export async function stepCommand(
   io.out(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatStep(report));
   if (report.leakedTensors !== 0) {
     io.err(`bench step: LEAK ${report.leakedTensors} tensor(s) still alive after the measured steps\n`);
-    return { exitCode: EXIT_LEAK, report };
+    return { exitCode: EXIT.failed, report };
   }
-  return { exitCode: EXIT_OK, report };
+  return { exitCode: EXIT.ok, report };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -197,36 +166,11 @@ export function stepFlags(cmd: Command, own: StepCommandOptions): StepCommandOpt
   return out;
 }
 
-async function act<T extends { exitCode: number }>(cmd: Command, io: BenchIO, run: () => Promise<T>): Promise<void> {
-  try {
-    process.exitCode = (await run()).exitCode;
-  } catch (err) {
-    if (!(err instanceof BenchInputError)) throw err;
-    const where = cmd.parent?.name() === 'bench' ? `bench ${cmd.name()}` : cmd.name();
-    io.err(`entrannas-bench ${where}: ${err.message}\n`);
-    throw new CommanderError(EXIT_INPUT, 'entrannas.input', err.message);
-  }
-}
-
-/** The super-net size and timing flags of `bench step` (also bench/compare-torch's), with their defaults. */
-export function addStepSizeOptions(cmd: Command): Command {
-  return cmd
-    .option('--layers <n>', 'cells', intOption('--layers', 1), 5)
-    .option('--channels <n>', 'initial channels C', intOption('--channels', 1), 8)
-    .option('--batch <n>', 'batch size', intOption('--batch', 1), 16)
-    .option('--image-size <n>', 'image side (square, 3 channels)', intOption('--image-size', 1), 32)
-    .option('--steps <n>', 'measured steps', intOption('--steps', 1), 5)
-    .option('--warmup <n>', 'warm-up steps (not measured)', intOption('--warmup', 0), 2)
-    .option('--micro-batch <n>', 'split each batch into micro-batches with gradient accumulation (0 = off)', intOption('--micro-batch', 0))
-    .option('--seed <n>', 'seed of the weights and data', intOption('--seed', 0), 0);
-}
-
-export function register(program: Command, io: BenchIO = defaultIO, deps: BenchDeps & StepDeps = {}): void {
-  const bench = program
-    .command('bench')
+export function register(program: Command, io: CommandIO = processIO, deps: BenchDeps & StepDeps = {}): void {
+  const bench = subcommand(program, 'bench')
     .description(
       'Micro-benchmarks (tinybench): forward + backward of each candidate op, one cell of each kind, and one search ' +
-        'iteration per method at a small fixed size. Warm-up first; tensors are counted per benchmark (a leak exits 1). ' +
+        `iteration per method at a small fixed size. Warm-up first; tensors are counted per benchmark (a leak exits ${EXIT.failed}). ` +
         '--json output is what `history record --bench` reads. See also `bench step`.',
     )
     .option('--filter <regex>', 'run only benchmarks whose name matches (e.g. "^op/", "search/entrannas")', parseFilter)
@@ -237,31 +181,28 @@ export function register(program: Command, io: BenchIO = defaultIO, deps: BenchD
     .option('--warmup <n>', "warm-up iterations per benchmark (default: each benchmark's own, 2–5)", intOption('--warmup', 0))
     .option('--rounds <n>', 'run everything n times (fresh setup each time) and pool the samples', intOption('--rounds', 1), 1)
     .option('--max-samples <n>', 'samples kept per benchmark, evenly spaced in run order (keeps history entries small)', intOption('--max-samples', 2), 100)
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))
+    .addOption(backendOption())
     .option('--list', 'list the (filtered) benchmark names and exit')
     .action(async function (this: Command, opts: BenchCommandOptions) {
       await act(this, io, () => benchCommand(opts, io, deps));
     });
 
-  const step = bench
-    .command('step')
-    .description(
-      'Time full super-net steps (α step when the method has one, then the weight step) on random 3-channel data ' +
-        'at the given size; prints msPerStep (median of --steps after --warmup), peakRssMB and peakTensorMB (MiB). ' +
-        "The paper's search size is --layers 8 --channels 16 --batch 64.",
-    );
-  step
-    .addOption(new Option('--method <name>', 'search method').choices([...METHODS]).makeOptionMandatory())
+  const step = subcommand(bench, 'step').description(
+    'Time full super-net steps (α step when the method has one, then the weight step) on random 3-channel data ' +
+      'at the given size; prints msPerStep (median of --steps after --warmup), peakRssMB and peakTensorMB (MiB). ' +
+      "The paper's search size is --layers 8 --channels 16 --batch 64.",
+  );
+  step.addOption(new Option('--method <name>', 'search method').choices([...METHOD_NAMES]).makeOptionMandatory());
   addStepSizeOptions(step)
     .option('--json', 'print the result as JSON')
     .option('--out <file>', 'also write the JSON to this file (atomically)')
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))
+    .addOption(backendOption())
     .action(async function (this: Command, opts: StepCommandOptions) {
       let flags: StepCommandOptions;
       try {
         flags = stepFlags(this, opts);
       } catch (err) {
-        this.error(`error: ${err instanceof Error ? err.message : String(err)}`); // usage error: exit 1
+        this.error(`error: ${err instanceof Error ? err.message : String(err)}`); // a usage error
       }
       await act(this, io, () => stepCommand(flags, io, deps));
     });

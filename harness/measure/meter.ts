@@ -7,6 +7,7 @@
 // (what TensorFlow's allocator reserved, which is usually more than the tensors need).
 // GPU-days = device-seconds / 86400, with device-seconds = wall seconds × devices used (one per run here).
 // On a CPU backend the same arithmetic gives CPU-device-days on 'cpu:<model> x<threads>', never normalised.
+// The device class names the unit of that cost (machine.ts deviceClass).
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,12 +18,7 @@ import type { Measures } from '../results/record.js';
 
 export const SECONDS_PER_DAY = 86400;
 
-/** 'gpu:<model>' on a GPU backend, 'cpu:<model> x<threads>' otherwise. */
-export function deviceClass(device: 'gpu' | 'cpu', facts: { cpuModel: string; threads: number; gpuModel?: string }): string {
-  return device === 'gpu' ? `gpu:${facts.gpuModel ?? 'unknown'}` : `cpu:${facts.cpuModel} x${facts.threads}`;
-}
-
-/** Device time and GPU-days for `wallSeconds` on `devices` devices of `deviceClass`. */
+/** Device time and GPU-days for `wallSeconds` on `devices` devices of one device class (machine.ts deviceClass). */
 export function deviceCost(
   wallSeconds: number,
   deviceClassName: string,

@@ -18,7 +18,8 @@
 // - Entries from different machine classes are never compared: compare() throws MachineClassMismatchError.
 // Many measures are tested at once without a multiple-testing correction; the factor gate is what keeps the
 // false-alarm rate down (a change within the factor never fails, however significant).
-import { MachineClassMismatchError, entryMeasures, type Better, type HistoryEntry, type Measure } from './history.js';
+import { MachineClassMismatchError } from '../measure/machine.js';
+import { entryMeasures, type Better, type HistoryEntry, type Measure } from './history.js';
 import { mannWhitneyU, minAttainablePValue, type MannWhitneyMethod } from './mannwhitney.js';
 
 export type Verdict = 'regression' | 'improvement' | 'unchanged' | 'insufficient samples' | 'only in base' | 'only in head' | 'unit mismatch';

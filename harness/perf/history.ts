@@ -1,13 +1,20 @@
 // Benchmark history, asv style: one JSON file per machine class and commit,
 //   <historyDir>/<machine-class>/<commit>.json
 // holding the bench command's samples and the nightly suite's efficiency figures, with timestamps and the env
-// provenance of the run. Figures are only ever compared within one machine class: readHistory reads one class
-// directory and skips (and reports) any file whose entry names another class.
+// provenance of the run. This module owns the entry's type, its validation, and the files: writing, reading one
+// class's series in order, and finding a commit in it. Figures are only ever compared within one machine class
+// (measure/machine.ts machineClass): readHistory reads one class directory and skips (and reports) any file whose
+// entry names another class. Building an entry from bench JSON and run records is history-entry.ts.
+// Loads no tfjs (ci/last-good.mjs imports it); this machine's class is only probed when a command needs it.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { BackendChoice } from '../../nas/backend.js';
 import { writeJsonAtomic } from '../../nas/util/fs.js';
-import { median, sampleStandardDeviation } from 'simple-statistics';
-import type { EnvProvenance, RunRecord } from '../results/record.js';
+import { machineClass, probeLocalMachine, type MachineProbe } from '../measure/machine.js';
+import type { EnvProvenance } from '../results/record.js';
+
+/** Where the history lives unless --history says otherwise. */
+export const DEFAULT_HISTORY_DIR = path.join('results', 'history');
 
 export const HISTORY_SCHEMA_VERSION = 1;
 
@@ -57,74 +64,6 @@ export interface Measure extends SampleSet {
   name: string;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Machine class
-
-/** The env fields that decide the machine class. */
-export type MachineFields = Pick<EnvProvenance, 'cpuModel' | 'backend' | 'threads' | 'simd'> & { gpuModel?: string };
-
-export function slugify(s: string): string {
-  return s
-    .toLowerCase()
-    .replace(/\((r|tm|c)\)/g, ' ')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-}
-
-/** Drop the words that vary between tools but not between chips ("(R)", "CPU", "64-Core Processor"). */
-function cpuSlug(model: string): string {
-  const cleaned = model
-    .replace(/\((r|tm|c)\)/gi, ' ')
-    .replace(/\b\d+-core\b/gi, ' ')
-    .replace(/\b(cpu|processor)\b/gi, ' ')
-    .replace(/@/g, ' ');
-  return slugify(cleaned) || 'unknown-cpu';
-}
-
-/**
- * The machine class of a run: hardware plus backend, slugified, e.g.
- *   cpu-amd-epyc-7b13-x2-wasm-simd        (CPU model, threads the backend used, backend, SIMD)
- *   gpu-nvidia-a100-sxm4-40gb-tensorflow-gpu   (GPU backends name the GPU: the CPU barely matters there)
- * Figures from different machine classes are never compared.
- */
-export function machineClass(env: MachineFields): string {
-  const backend = slugify(env.backend) || 'unknown-backend';
-  if (env.gpuModel && /gpu/i.test(env.backend)) return `gpu-${slugify(env.gpuModel)}-${backend}`;
-  const parts = ['cpu', cpuSlug(env.cpuModel), `x${env.threads}`, backend];
-  if (env.simd) parts.push('simd');
-  return parts.join('-');
-}
-
-/** What the backend reports (nas/backend.ts BackendInfo has these fields). */
-export interface BackendFields {
-  name: string;
-  threads: number;
-  simd: boolean;
-}
-
-/**
- * The machine-class fields of this machine: CPU model from `cpus[0].model` (pass os.cpus()), plus the backend
- * that would be used and, on GPU backends, the GPU model. Tests pass their own values.
- */
-export function localMachineFields(backend: BackendFields, cpus: ReadonlyArray<{ model: string }>, gpuModel?: string): MachineFields {
-  return {
-    cpuModel: cpus[0]?.model?.trim() || 'unknown',
-    backend: backend.name,
-    threads: backend.threads,
-    simd: backend.simd,
-    ...(gpuModel ? { gpuModel } : {}),
-  };
-}
-
-export class MachineClassMismatchError extends Error {
-  constructor(
-    readonly base: string,
-    readonly head: string,
-  ) {
-    super(`machine classes differ (base ${base}, head ${head}): figures from different hardware are never compared`);
-    this.name = 'MachineClassMismatchError';
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reading and writing
@@ -256,9 +195,9 @@ export function findEntry(entries: readonly HistoryEntry[], commit: string): His
   const matches = commit.length >= 4 ? entries.filter((e) => e.commit.startsWith(commit)) : [];
   if (matches.length === 1) return matches[0];
   if (matches.length > 1) {
-    throw new Error(`commit "${commit}" is ambiguous: ${matches.map((e) => e.commit).join(', ')}`);
+    throw new HistoryLookupError(`commit "${commit}" is ambiguous: ${matches.map((e) => e.commit).join(', ')}`);
   }
-  throw new Error(`no history entry for commit "${commit}"`);
+  throw new HistoryLookupError(`no history entry for commit "${commit}"`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -274,202 +213,38 @@ export function entryMeasures(entry: HistoryEntry): Map<string, Measure> {
   return out;
 }
 
-/** Build a sample set; the median comes from the samples. */
-export function sampleSet(samples: number[], unit: string, better: Better = 'lower', moe?: number): SampleSet {
-  if (samples.length === 0) throw new Error('a sample set needs at least one sample');
-  const m = median(samples);
-  const s: SampleSet = { unit, better, samples: [...samples], median: m };
-  if (moe !== undefined && Number.isFinite(moe)) s.moe = moe;
-  else if (samples.length >= 2) s.moe = (1.96 * sampleStandardDeviation(samples)) / Math.sqrt(samples.length);
-  return s;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
-// Building an entry from the bench command's JSON and the nightly suite's run records
+// The series a command means
 
-/**
- * One benchmark in the bench JSON. Either our shape ({ name, samples, unit?, moe? }) or tinybench's task result
- * ({ name, latency: { samples, p50, moe } }). Latency samples are milliseconds. A benchmark without samples
- * but with a median is kept as a single sample (it then cannot be tested, only reported).
- */
-export interface BenchResultInput {
-  name: string;
-  samples?: number[];
-  median?: number;
-  moe?: number;
-  unit?: string;
-  better?: Better;
-  latency?: { samples?: number[]; p50?: number; moe?: number };
-}
-
-/** The bench JSON: `{ benchmarks: [...] }`, `{ benchmarks: { name: {...} } }` or a bare array. */
-export type BenchReportInput =
-  | BenchResultInput[]
-  | { benchmarks: BenchResultInput[] | Record<string, Omit<BenchResultInput, 'name'>>; env?: EnvProvenance };
-
-export function benchmarksFromReport(report: BenchReportInput): Record<string, SampleSet> {
-  const list: BenchResultInput[] = Array.isArray(report)
-    ? report
-    : Array.isArray(report.benchmarks)
-      ? report.benchmarks
-      : Object.entries(report.benchmarks ?? {}).map(([name, b]) => ({ ...b, name }));
-  const out: Record<string, SampleSet> = {};
-  for (const b of list) {
-    if (typeof b.name !== 'string' || !b.name) throw new Error('bench JSON: a benchmark has no name');
-    const samples = b.samples ?? b.latency?.samples;
-    const med = b.median ?? b.latency?.p50;
-    const moe = b.moe ?? b.latency?.moe;
-    const unit = b.unit ?? 'ms';
-    const better: Better = b.better ?? (/\/s$|^hz$|ops/i.test(unit) ? 'higher' : 'lower');
-    if (samples && samples.length > 0) out[b.name] = sampleSet(samples, unit, better, moe);
-    else if (typeof med === 'number' && Number.isFinite(med)) out[b.name] = sampleSet([med], unit, better, moe);
-    else throw new Error(`bench JSON: benchmark "${b.name}" has neither samples nor a median`);
-    if (out[b.name].samples.some((v) => !Number.isFinite(v))) {
-      throw new Error(`bench JSON: benchmark "${b.name}" has a non-finite sample`);
-    }
-  }
-  return out;
-}
-
-/** The parts of a `bench step` JSON (harness/bench.ts StepReport) that history keeps. */
-export interface StepReportInput {
-  format?: string;
-  method: string;
-  samples: number[];
-  peakRssBytes: number;
-  microBatch?: number;
-  config: { layers: number; channels: number; batch: number; imageSize: number };
-  machineClass?: string;
-}
-
-/** Name of a `bench step` measure: step/<method>/<layers>c<channels>b<batch>i<image>[m<micro-batch>]. */
-export function stepBenchmarkName(r: StepReportInput): string {
-  const c = r.config;
-  return `step/${r.method}/${c.layers}c${c.channels}b${c.batch}i${c.imageSize}${r.microBatch ? `m${r.microBatch}` : ''}`;
+/** The history cannot answer: no entries for the machine class, or a commit it does not hold (or holds twice). */
+export class HistoryLookupError extends Error {
+  override name = 'HistoryLookupError';
 }
 
 /**
- * A `bench step` JSON as benchmarks: `<name>` the step times (ms, one sample per measured step) and
- * `<name>/peak-rss` the process's peak RSS (bytes, one sample: reported, too few to test).
+ * The machine class a command means: `explicit` (--machine-class), else the class of an entry given as a file,
+ * else this machine's with `backend` (probed: this initialises the backend).
  */
-export function benchmarksFromStep(r: StepReportInput): Record<string, SampleSet> {
-  if (typeof r !== 'object' || r === null || typeof r.method !== 'string' || !r.config || !Array.isArray(r.samples)) {
-    throw new Error('bench step JSON: expected {method, config, samples, peakRssBytes} (the output of `bench step --json`)');
-  }
-  if (r.samples.length === 0 || r.samples.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
-    throw new Error(`bench step JSON (${r.method}): samples must be finite numbers, at least one`);
-  }
-  if (typeof r.peakRssBytes !== 'number' || !(r.peakRssBytes > 0)) throw new Error(`bench step JSON (${r.method}): no peakRssBytes`);
-  const name = stepBenchmarkName(r);
-  return { [name]: sampleSet(r.samples, 'ms', 'lower'), [`${name}/peak-rss`]: sampleSet([r.peakRssBytes], 'bytes', 'lower') };
+export async function resolveMachineClass(
+  explicit: string | undefined,
+  files: readonly HistoryEntry[],
+  backend: BackendChoice,
+  probe: MachineProbe = probeLocalMachine,
+): Promise<string> {
+  if (explicit) return explicit;
+  if (files.length > 0) return files[0].machineClass;
+  return machineClass(await probe(backend));
 }
 
-/**
- * Efficiency figures per `<suite>/<method>`, one sample per successful run (seed):
- *   search phase: secondsPerIteration (msPerStep / 1000, or wallSeconds / steps), peakRssBytes, peakTensorBytes,
- *                 gpuMemoryBytes (GPU backends), gpuDays, derivedValErrorPercent (100 · (1 − derivedValAcc))
- *   eval phase:   testErrorPercent, evalGpuDays
- * Records whose status is not 'ok' give no figures but are counted in `runs`.
- */
-export function efficiencyFromRecords(records: readonly RunRecord[]): Record<string, EfficiencyFigures> {
-  const groups = new Map<string, { suite: string; method: string; seeds: Set<number>; runs: Record<string, number>; v: Map<string, { unit: string; xs: number[] }> }>();
-  for (const r of records) {
-    const key = `${r.suite}/${r.method}`;
-    let g = groups.get(key);
-    if (!g) {
-      g = { suite: r.suite, method: r.method, seeds: new Set(), runs: {}, v: new Map() };
-      groups.set(key, g);
-    }
-    g.runs[`${r.phase}:${r.status}`] = (g.runs[`${r.phase}:${r.status}`] ?? 0) + 1;
-    if (r.status !== 'ok') continue;
-    const add = (fig: string, unit: string, x: number | undefined): void => {
-      if (x === undefined || !Number.isFinite(x)) return;
-      const slot = g!.v.get(fig) ?? { unit, xs: [] };
-      slot.xs.push(x);
-      g!.v.set(fig, slot);
-      g!.seeds.add(r.seed);
-    };
-    const m = r.measures;
-    if (r.phase === 'search') {
-      if (m) {
-        const perStep =
-          m.msPerStep !== undefined ? m.msPerStep / 1000 : m.steps ? m.wallSeconds / m.steps : undefined;
-        add('secondsPerIteration', 's', perStep);
-        add('peakRssBytes', 'bytes', m.peakRssBytes);
-        add('peakTensorBytes', 'bytes', m.peakTensorBytes);
-        add('gpuMemoryBytes', 'bytes', m.gpuMemoryBytes);
-        add('gpuDays', 'gpu-days', m.gpuDays);
-      }
-      if (r.search) add('derivedValErrorPercent', '%', 100 * (1 - r.search.derivedValAcc));
-    } else {
-      if (r.eval) add('testErrorPercent', '%', r.eval.testError);
-      if (m) add('evalGpuDays', 'gpu-days', m.gpuDays);
-    }
+/** readHistory, but no entries is an error naming the classes that have some. */
+export async function readClassHistory(dir: string, cls: string, options: ReadHistoryOptions = {}): Promise<HistoryEntry[]> {
+  const entries = await readHistory(dir, cls, options);
+  if (entries.length === 0) {
+    const classes = await listMachineClasses(dir);
+    throw new HistoryLookupError(
+      `no history for machine class ${cls} in ${dir}` +
+        (classes.length ? ` (classes with history: ${classes.join(', ')}); pass --machine-class` : ''),
+    );
   }
-  const out: Record<string, EfficiencyFigures> = {};
-  for (const [key, g] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const figures: Record<string, SampleSet> = {};
-    for (const [fig, { unit, xs }] of g.v) figures[fig] = sampleSet(xs, unit, 'lower');
-    out[key] = { suite: g.suite, method: g.method, seeds: [...g.seeds].sort((a, b) => a - b), runs: g.runs, figures };
-  }
-  return out;
-}
-
-export interface BuildEntryOptions {
-  /** Defaults to the records' (or the bench JSON's) env.gitCommit, which must agree. */
-  commit?: string;
-  /** The commit's committer date (orders the series); defaults to recordedAt. */
-  commitTime?: string | Date;
-  recordedAt?: string | Date;
-  /** Env provenance; defaults to the first record's env, else the bench JSON's env. */
-  env?: EnvProvenance;
-  /** Override the computed machine class (e.g. a named CI runner pool). */
-  machineClass?: string;
-}
-
-/**
- * Build a history entry from the bench JSON and the nightly suite's run records. Throws when the records come
- * from more than one machine class or commit: an entry describes one machine and one commit.
- */
-export function buildHistoryEntry(
-  bench: BenchReportInput | undefined,
-  records: readonly RunRecord[],
-  options: BuildEntryOptions = {},
-): HistoryEntry {
-  const benchEnv = bench && !Array.isArray(bench) ? bench.env : undefined;
-  // Only successful runs describe the machine: a record the runner wrote for a child that never started says
-  // "<backend> (not initialised)" with 0 threads. Those still count in `runs`.
-  const okEnvs = records.filter((r) => r.status === 'ok').map((r) => r.env);
-  const env = options.env ?? okEnvs[0] ?? benchEnv ?? records[0]?.env;
-  if (!env) throw new Error('cannot build a history entry without env provenance (no records, no env given)');
-  const cls = options.machineClass ?? machineClass(env);
-  const envs = [...okEnvs, ...(benchEnv ? [benchEnv] : [])];
-  if (!options.machineClass) {
-    for (const e of envs) {
-      const c = machineClass(e);
-      if (c !== cls) throw new MachineClassMismatchError(cls, c);
-    }
-  }
-  let commit = options.commit;
-  if (!commit) {
-    const commits = new Set(envs.map((e) => e.gitCommit));
-    if (commits.size === 0) commits.add(env.gitCommit);
-    if (commits.size > 1) throw new Error(`records come from several commits (${[...commits].join(', ')}); pass the commit`);
-    commit = [...commits][0];
-  }
-  const iso = (d: string | Date | undefined): string | undefined =>
-    d === undefined ? undefined : new Date(d).toISOString();
-  const recordedAt = iso(options.recordedAt) ?? new Date().toISOString();
-  const entry: HistoryEntry = {
-    schema: HISTORY_SCHEMA_VERSION,
-    commit,
-    machineClass: cls,
-    timestamp: iso(options.commitTime) ?? recordedAt,
-    recordedAt,
-    env,
-    benchmarks: bench ? benchmarksFromReport(bench) : {},
-    efficiency: efficiencyFromRecords(records),
-  };
-  historyEntryPath('.', entry); // validates commit and class as file names
-  return entry;
+  return entries;
 }

@@ -12,9 +12,9 @@
 // step; the compare gate judges single nights), and adjacent segments whose levels differ by less than minRatio
 // (default 1.05) are merged, smallest difference first.
 // Cost: O(n² log n) time (Fenwick trees for the running medians), O(n) memory; a few ms for a year of nightlies.
-import { median } from 'simple-statistics';
+import { requireMedian } from '../../nas/util/stats.js';
 import { compareEntries, entryMeasures, type Better, type HistoryEntry } from './history.js';
-import { ratioOf } from './compare.js';
+import { formatValue, ratioOf } from './compare.js';
 
 export interface StepOptions {
   /** β in γ = β·σ·ln(n) (default 3). */
@@ -48,11 +48,11 @@ const DEFAULTS = { beta: 3, minSegment: 3, minRatio: 1.05, relativeNoiseFloor: 0
 
 /** Robust noise scale of a series: MAD of first differences, scaled to the sd of one point for Gaussian noise. */
 export function noiseScale(y: readonly number[], relativeFloor = DEFAULTS.relativeNoiseFloor): number {
-  const floor = y.length ? relativeFloor * Math.abs(median(y as number[])) : 0;
+  const floor = y.length ? relativeFloor * Math.abs(requireMedian(y, 'noise scale')) : 0;
   if (y.length < 2) return floor;
   const diffs = y.slice(1).map((v, i) => Math.abs(v - y[i]));
   // For d = e1 − e2 with e ~ N(0, σ²): median |d| = 0.6745·√2·σ, so σ = median|d| / 0.9539 = 1.0484·median|d|.
-  return Math.max(floor, median(diffs) / (0.6744897501960817 * Math.SQRT2));
+  return Math.max(floor, requireMedian(diffs, 'noise scale') / (0.6744897501960817 * Math.SQRT2));
 }
 
 /** L1 cost of every segment [i, j) computed on the fly: Σ|y − median| via Fenwick trees over value ranks. */
@@ -127,7 +127,7 @@ class SegmentCost {
 }
 
 function levelOf(y: readonly number[], start: number, end: number): number {
-  return median(y.slice(start, end) as number[]);
+  return requireMedian(y.slice(start, end), 'segment level');
 }
 
 /** max/min of two levels' magnitudes: 1 when equal, Infinity when exactly one is 0. */
@@ -299,4 +299,20 @@ export function findSteps(entries: readonly HistoryEntry[], options: FindStepsOp
     });
   }
   return out;
+}
+
+/** The steps as text, one line per step, then how many measures have any. */
+export function formatSteps(results: readonly MeasureSteps[]): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    for (const s of r.steps) {
+      lines.push(
+        `${s.kind === 'regression' ? '+' : '-'} ${r.measure}: ${s.kind} at ${s.commit} (after ${s.previousCommit}, ` +
+          `${s.timestamp}): ${formatValue(s.before, r.unit)} → ${formatValue(s.after, r.unit)}, ratio ${s.ratio.toFixed(3)}`,
+      );
+    }
+  }
+  const withSteps = results.filter((r) => r.steps.length > 0).length;
+  lines.push(`${withSteps} of ${results.length} measure${results.length === 1 ? '' : 's'} with steps`);
+  return lines.join('\n') + '\n';
 }
