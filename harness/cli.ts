@@ -11,6 +11,7 @@ import * as bench from './commands/bench.js';
 import * as compare from './commands/compare.js';
 import * as judge from './commands/judge.js';
 import { EXIT_CODE_HELP, usageExit } from './commands/common.js';
+import { packageVersion } from '../nas/util/fs.js';
 import * as history from './commands/history.js';
 
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   program
     .name('entrannas-bench')
     .description('Reproducibility benchmark harness for EnTranNAS, EnTranNAS-DST and DARTS-style baselines')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .addHelpText('after', `\n${EXIT_CODE_HELP}`)
     .exitOverride(usageExit);

@@ -6,11 +6,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { kernelPath } from '../../nas/kernels/index.js';
 import type { EnvProvenance } from '../results/record.js';
-import { packageRoot } from '../../nas/util/fs.js';
+import { packageRoot, packageVersion } from '../../nas/util/fs.js';
 
-export function packageVersion(dir = packageRoot()): string {
-  return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 function run(cmd: string, args: string[], cwd?: string): string | undefined {
   try {
@@ -73,7 +70,7 @@ export function collectEnv(backend: BackendFacts | { requested: string }): EnvPr
   const facts = 'name' in backend ? backend : undefined;
   return {
     gitCommit: gitCommit(dir),
-    packageVersion: packageVersion(dir),
+    packageVersion: packageVersion(),
     node: process.version,
     tfjs: tf.version_core,
     backend: facts ? facts.name : `${(backend as { requested: string }).requested} (not initialised)`,

@@ -3,6 +3,7 @@
 // the new one, never a partial one) and small existence checks. Records, checkpoints, tables, history and the
 // dataset cache all write through here.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import writeFileAtomic from 'write-file-atomic';
@@ -29,9 +30,20 @@ export function packageRoot(): string {
   }
 }
 
-/** ENTRANNAS_CACHE_DIR, else <package root>/.cache. */
+/**
+ * The dataset cache: ENTRANNAS_CACHE_DIR, else $XDG_CACHE_HOME/entrannas-bench, else ~/.cache/entrannas-bench (the XDG
+ * base-directory default). Never inside the installed package, which may be read-only or shared.
+ */
 export function cacheDir(): string {
-  return process.env.ENTRANNAS_CACHE_DIR ? path.resolve(process.env.ENTRANNAS_CACHE_DIR) : path.join(packageRoot(), '.cache');
+  if (process.env.ENTRANNAS_CACHE_DIR) return path.resolve(process.env.ENTRANNAS_CACHE_DIR);
+  const xdg = process.env.XDG_CACHE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
+  return path.join(base, 'entrannas-bench');
+}
+
+/** The version in the package's package.json (read without loading anything else). */
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 function serialiseJson(value: unknown): string {
