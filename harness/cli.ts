@@ -7,6 +7,8 @@ import * as search from './commands/search.js';
 import * as evaluate from './commands/eval.js';
 import * as run from './commands/run.js';
 import * as report from './commands/report.js';
+import * as check from './commands/check.js';
+import * as suites from './commands/suites.js';
 import * as bench from './commands/bench.js';
 import * as compare from './commands/compare.js';
 
@@ -17,7 +19,7 @@ export function buildProgram(): Command {
     .description('Reproducibility benchmark harness for EnTranNAS, EnTranNAS-DST and DARTS-style baselines')
     .showHelpAfterError()
     .exitOverride();
-  for (const m of [arch, data, search, evaluate, run, report, bench, compare]) m.register(program);
+  for (const m of [arch, data, search, evaluate, run, report, check, suites, bench, compare]) m.register(program);
   return program;
 }
 
