@@ -7,6 +7,8 @@ import * as search from './commands/search.js';
 import * as evaluate from './commands/eval.js';
 import * as run from './commands/run.js';
 import * as report from './commands/report.js';
+import * as check from './commands/check.js';
+import * as suites from './commands/suites.js';
 import * as bench from './commands/bench.js';
 import * as compare from './commands/compare.js';
 import * as judge from './commands/judge.js';
@@ -23,7 +25,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addHelpText('after', `\n${EXIT_CODE_HELP}`)
     .exitOverride(usageExit);
-  for (const m of [arch, data, search, evaluate, run, report, judge, bench, compare, history]) m.register(program);
+  for (const m of [arch, data, search, evaluate, run, report, check, suites, judge, bench, compare, history]) m.register(program);
   return program;
 }
 

@@ -31,6 +31,7 @@ function record(over: Partial<RunRecord> & Pick<RunRecord, 'method' | 'seed' | '
     deviations: ['synthetic data'],
     config: {},
     env: env(),
+    row: over.method,
     ...over,
   };
 }

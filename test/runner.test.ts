@@ -8,23 +8,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { execa } from 'execa';
-import { register as registerRun, toRunnableSuite } from '../harness/commands/run.js';
+import { register as registerRun } from '../harness/commands/run.js';
 import { loadSuite } from '../harness/suites/suite.js';
 import { FIXTURE_CHECKPOINT, FIXTURE_GRANDCHILD_PID, FIXTURE_STEP_LOG, fixtureLoss, runFixturePhase } from '../harness/run/fixture-phase.js';
 import { guardDivergence } from '../harness/run/phase.js';
 import type { FixturePhaseSpec, PhaseContext, PhaseSpec, Progress, SearchPhaseSpec } from '../harness/run/phase-types.js';
 import { EtaEstimator, formatDuration, lineReporter, progressFraction } from '../harness/run/progress.js';
 import type { RunRecord } from '../harness/results/record.js';
-import {
-  RUNNABLE_SUITE_FORMAT,
-  acquireLock,
-  binPath,
-  planRuns,
-  prepareResultsDir,
-  runPaths,
-  runPlan,
-  type RunnableSuite,
-} from '../harness/run/runner.js';
+import { RUNNABLE_SUITE_FORMAT, planRuns, toRunnableSuite, type RunnableSuite } from '../harness/run/plan.js';
+import { acquireLock, prepareResultsDir } from '../harness/run/prepare.js';
+import { binPath } from '../harness/run/child-protocol.js';
+import { runPlan } from '../harness/run/runner.js';
+import { runPaths } from '../harness/results/layout.js';
 import { initBackend } from '../nas/backend.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -101,13 +96,13 @@ describe('runner: planning', () => {
   it('plans search before eval for every method and seed, with timeouts and deviations', () => {
     const specs = planRuns(suite, { backend: 'cpu' });
     assert.deepEqual(
-      specs.map((s) => `${s.method}/${s.seed}/${s.phase}/${s.timeoutSeconds}`),
+      specs.map((s) => `${s.row}/${s.seed}/${s.phase}/${s.timeoutSeconds}`),
       ['a/0/search/60', 'a/0/eval/5', 'a/1/search/60', 'a/1/eval/5', 'b/0/search/60', 'b/1/search/60'],
     );
     assert.deepEqual(specs[0].deviations, ['proxy data', 'fewer epochs']);
     assert.equal((specs[5].work as FixturePhaseSpec).config.steps, 2, 'per-seed work functions get the seed');
     const only = planRuns(suite, { backend: 'wasm', seeds: [7], methods: ['b'], timeoutSeconds: 3 });
-    assert.deepEqual(only.map((s) => [s.method, s.seed, s.backend, s.timeoutSeconds]), [['b', 7, 'wasm', 3]]);
+    assert.deepEqual(only.map((s) => [s.row, s.seed, s.backend, s.timeoutSeconds]), [['b', 7, 'wasm', 3]]);
   });
 
   it('sets config.seed of data work to each seed', () => {
@@ -144,7 +139,7 @@ describe('runner: planning', () => {
 describe('runner: results directory', () => {
   it('refuses a directory that holds runs of the suite unless --resume or --fresh, and --fresh archives', () => {
     const dir = results();
-    const rec = runPaths(dir, { suite: 's', method: 'm', seed: 0, phase: 'search' }).record;
+    const rec = runPaths(dir, { suite: 's', row: 'm', seed: 0, phase: 'search' }).record;
     fs.mkdirSync(path.dirname(rec), { recursive: true });
     fs.writeFileSync(rec, JSON.stringify({ status: 'ok' }));
     assert.throws(() => prepareResultsDir(dir, 's', {}), (err: Error) => /already holds runs of suite s \(1 record\)/.test(err.message) && /--resume/.test(err.message) && /--fresh/.test(err.message));
@@ -159,6 +154,26 @@ describe('runner: results directory', () => {
     assert.ok(!fs.existsSync(rec));
     // another suite in the same results directory is no obstacle
     prepareResultsDir(dir, 'other', {}).release();
+  });
+
+  it('keeps a finished record written before the row was named `row` (schema 1) instead of redoing it', async () => {
+    const dir = results();
+    const suite: RunnableSuite = {
+      format: RUNNABLE_SUITE_FORMAT, name: 'old', seeds: [0], timeoutSeconds: 5, deviations: [],
+      methods: [{ id: 'fx', search: fixture({ steps: 1, msPerStep: 0 }) }],
+    };
+    const [spec] = planRuns(suite, { backend: 'cpu' });
+    const file = runPaths(dir, spec).record;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const old = {
+      schema: 1, suite: 'old', method: 'fx', seed: 0, phase: 'search', status: 'ok', startedAt: '2024-01-01T00:00:00.000Z',
+      finishedAt: '2024-01-01T00:00:01.000Z', deviations: [], config: spec.work.config, env: {},
+    };
+    fs.writeFileSync(file, JSON.stringify(old));
+    const summary = await runPlan([spec], { resultsDir: dir, resume: true });
+    assert.deepEqual(summary.results.map((r) => [r.action, r.record?.row, r.record?.status]), [['kept', 'fx', 'ok']]);
+    assert.deepEqual(summary.warnings, []);
+    assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), old, 'the old record is left as it was');
   });
 
   it('lets one runner hold a suite at a time and takes over a dead runner\'s lock', () => {
@@ -197,7 +212,7 @@ describe('runner: failures, divergence and timeouts (child processes)', function
     const lines: string[] = [];
     const summary = await runPlan(specs, { resultsDir: dir, concurrency: 2, killGraceMs: 1000, reporter: lineReporter((l) => lines.push(l)) });
 
-    const rec = (method: string, phase: 'search' | 'eval') => readRecord(runPaths(dir, { suite: 'mixed', method, seed: 0, phase }).record);
+    const rec = (row: string, phase: 'search' | 'eval') => readRecord(runPaths(dir, { suite: 'mixed', row, seed: 0, phase }).record);
     assert.deepEqual(summary.counts, { ok: 2, failed: 2, timeout: 1, diverged: 1 });
     assert.equal(summary.results.length, 6);
 
@@ -209,7 +224,7 @@ describe('runner: failures, divergence and timeouts (child processes)', function
     const boomEval = rec('boom', 'eval');
     assert.equal(boomEval.status, 'failed');
     assert.match(boomEval.error ?? '', /^search failed: fixture: planted failure at step 3/);
-    assert.equal(summary.results.find((r) => r.spec.method === 'boom' && r.spec.phase === 'eval')?.action, 'not-run');
+    assert.equal(summary.results.find((r) => r.spec.row === 'boom' && r.spec.phase === 'eval')?.action, 'not-run');
     assert.ok(!fs.existsSync(runPaths(dir, boomEval).spec), 'the eval of a failed search never ran');
 
     const nan = rec('nan', 'search');
@@ -253,14 +268,14 @@ describe('runner: kill and resume (child processes)', function () {
       ],
     };
     const specs = planRuns(suite, { backend: 'cpu' });
-    const longSearch = runPaths(dir, { suite: 'resume', method: 'long', seed: 0, phase: 'search' });
-    const quickSearch = runPaths(dir, { suite: 'resume', method: 'quick', seed: 0, phase: 'search' });
+    const longSearch = runPaths(dir, { suite: 'resume', row: 'long', seed: 0, phase: 'search' });
+    const quickSearch = runPaths(dir, { suite: 'resume', row: 'quick', seed: 0, phase: 'search' });
 
     let killed: number | undefined;
     const first = await runPlan(specs, {
       resultsDir: dir,
       onProgress(spec: PhaseSpec, p: Progress, pid: number) {
-        if (spec.method === 'long' && killed === undefined && done(p) >= 12) {
+        if (spec.row === 'long' && killed === undefined && done(p) >= 12) {
           killed = pid;
           process.kill(pid, 'SIGKILL');
         }
@@ -450,8 +465,8 @@ describe('cli: run', function () {
     const a = await run('--concurrency', '2');
     assert.equal(a.exitCode, 0, a.stderr + a.stdout);
     assert.match(a.stdout, /2 run\(s\): 2 ok/);
-    assert.ok(fs.existsSync(runPaths(out, { suite: 'cli', method: 'fx', seed: 2, phase: 'search' }).record));
-    assert.ok(!fs.existsSync(runPaths(out, { suite: 'cli', method: 'fx', seed: 1, phase: 'search' }).record), '--seeds limits the plan');
+    assert.ok(fs.existsSync(runPaths(out, { suite: 'cli', row: 'fx', seed: 2, phase: 'search' }).record));
+    assert.ok(!fs.existsSync(runPaths(out, { suite: 'cli', row: 'fx', seed: 1, phase: 'search' }).record), '--seeds limits the plan');
     const b = await cli(['run', suiteFile, '--out', out, '--backend', 'cpu', '--seeds', '0,2']);
     assert.notEqual(b.code, 0);
     assert.match(b.err, /already holds runs of suite cli.*--resume.*--fresh/s);

@@ -2,16 +2,21 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { RunRecord, RunStatus, Phase } from '../harness/results/record.js';
-import { readRecords, recordPath, type LoadedRecord, type RecordSet } from '../harness/results/store.js';
+import { RECORD_SCHEMA_VERSION, type RunRecord, type RunStatus, type Phase } from '../harness/results/record.js';
+import { recordPath } from '../harness/results/layout.js';
+import { readRecord, readRecords, type LoadedRecord, type RecordSet } from '../harness/results/store.js';
 import { parseSuite, type Suite } from '../harness/suites/suite.js';
-import { CSV_COLUMNS, buildReport, renderCsv, renderMarkdown, type TableRow } from '../harness/results/tables.js';
-import { checkCommand, reportCommand, suitesCommand } from '../harness/commands/report.js';
+import { buildReport, type TableRow } from '../harness/results/tables.js';
+import { CSV_COLUMNS, renderCsv, renderMarkdown } from '../harness/results/render.js';
+import { reportCommand } from '../harness/commands/report.js';
+import { checkCommand } from '../harness/commands/check.js';
+import { suitesCommand } from '../harness/commands/suites.js';
 import { main } from '../harness/cli.js';
 
 interface RecOpts {
   suite: string;
-  method: string;
+  /** The suite row id. */
+  row: string;
   seed: number;
   phase: Phase;
   status?: RunStatus;
@@ -28,9 +33,10 @@ interface RecOpts {
 function rec(o: RecOpts): RunRecord {
   const status = o.status ?? 'ok';
   const r: RunRecord = {
-    schema: 1,
+    schema: RECORD_SCHEMA_VERSION,
     suite: o.suite,
-    method: o.method,
+    row: o.row,
+    method: o.row,
     seed: o.seed,
     phase: o.phase,
     status,
@@ -56,20 +62,20 @@ function rec(o: RecOpts): RunRecord {
   return r;
 }
 
-function loaded(o: RecOpts & { methodId?: string }): LoadedRecord {
-  return { file: `mem/${o.suite}/${o.methodId ?? o.method}/seed-${o.seed}/${o.phase}.json`, suite: o.suite, methodId: o.methodId ?? o.method, seed: o.seed, phase: o.phase, record: rec(o) };
+function loaded(o: RecOpts): LoadedRecord {
+  return { file: `mem/${o.suite}/${o.row}/seed-${o.seed}/${o.phase}.json`, suite: o.suite, row: o.row, seed: o.seed, phase: o.phase, record: rec(o) };
 }
 
 /** Search + eval records of one row for several seeds. */
-function row(suite: string, method: string, errors: number[], extra: Partial<RecOpts> = {}): LoadedRecord[] {
+function row(suite: string, rowId: string, errors: number[], extra: Partial<RecOpts> = {}): LoadedRecord[] {
   return errors.flatMap((e, seed) => [
-    loaded({ suite, method, seed, phase: 'search', ...extra }),
-    loaded({ suite, method, seed, phase: 'eval', testError: e, ...extra }),
+    loaded({ suite, row: rowId, seed, phase: 'search', ...extra }),
+    loaded({ suite, row: rowId, seed, phase: 'eval', testError: e, ...extra }),
   ]);
 }
 
-function writeRecord(dir: string, r: RunRecord, methodId = r.method): void {
-  const file = recordPath(dir, r.suite, methodId, r.seed, r.phase);
+function writeRecord(dir: string, r: RunRecord, rowId = r.row): void {
+  const file = recordPath(dir, { suite: r.suite, row: rowId, seed: r.seed, phase: r.phase });
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(r, null, 2));
 }
@@ -156,13 +162,13 @@ describe('tables: aggregation', () => {
   const suites = verdictSuites();
   const records: LoadedRecord[] = [
     ...[2.5, 2.7, 2.9].flatMap((e, seed) => [
-      loaded({ suite: 'vt', method: 'repro', seed, phase: 'search', gpuDays: [0.01, 0.02, 0.03][seed], gpuDaysNormalised: [0.1, 0.2, 0.3][seed], peakRssBytes: [3e9, 5e9, 4e9][seed], peakTensorBytes: [1e9, 2e9, 3e9][seed] }),
-      loaded({ suite: 'vt', method: 'repro', seed, phase: 'eval', testError: e, params: [3.1e6, 3.3e6, 3.5e6][seed], macs: [500e6, 520e6, 540e6][seed] }),
+      loaded({ suite: 'vt', row: 'repro', seed, phase: 'search', gpuDays: [0.01, 0.02, 0.03][seed], gpuDaysNormalised: [0.1, 0.2, 0.3][seed], peakRssBytes: [3e9, 5e9, 4e9][seed], peakTensorBytes: [1e9, 2e9, 3e9][seed] }),
+      loaded({ suite: 'vt', row: 'repro', seed, phase: 'eval', testError: e, params: [3.1e6, 3.3e6, 3.5e6][seed], macs: [500e6, 520e6, 540e6][seed] }),
     ]),
-    loaded({ suite: 'vt', method: 'repro', seed: 3, phase: 'search', status: 'timeout', gpuDays: 9 }),
-    loaded({ suite: 'vt', method: 'repro', seed: 3, phase: 'eval', status: 'failed' }),
-    loaded({ suite: 'vt', method: 'tol', seed: 0, phase: 'eval', status: 'diverged' }),
-    loaded({ suite: 'vt', method: 'tol', seed: 1, phase: 'eval', status: 'timeout' }),
+    loaded({ suite: 'vt', row: 'repro', seed: 3, phase: 'search', status: 'timeout', gpuDays: 9 }),
+    loaded({ suite: 'vt', row: 'repro', seed: 3, phase: 'eval', status: 'failed' }),
+    loaded({ suite: 'vt', row: 'tol', seed: 0, phase: 'eval', status: 'diverged' }),
+    loaded({ suite: 'vt', row: 'tol', seed: 1, phase: 'eval', status: 'timeout' }),
   ];
   const report = buildReport(suites, { resultsDir: 'mem', problems: [], records }, 'T');
   const r = byId(report.rows, 'vt', 'repro');
@@ -211,13 +217,13 @@ describe('tables: aggregation', () => {
   it('normalised GPU-days only when every record has them', () => {
     const partial = buildReport(suites, {
       resultsDir: 'mem', problems: [],
-      records: [loaded({ suite: 'vt', method: 'repro', seed: 0, phase: 'search', gpuDaysNormalised: 0.1 }), loaded({ suite: 'vt', method: 'repro', seed: 1, phase: 'search' })],
+      records: [loaded({ suite: 'vt', row: 'repro', seed: 0, phase: 'search', gpuDaysNormalised: 0.1 }), loaded({ suite: 'vt', row: 'repro', seed: 1, phase: 'search' })],
     }, 'T');
     assert.equal(byId(partial.rows, 'vt', 'repro').ours.searchGpuDaysNormalised, undefined);
   });
 
   it('records for rows the suite does not define are listed, not dropped silently', () => {
-    const rep = buildReport(suites, { resultsDir: 'mem', problems: [], records: [loaded({ suite: 'vt', method: 'ghost', seed: 0, phase: 'eval', testError: 1 })] }, 'T');
+    const rep = buildReport(suites, { resultsDir: 'mem', problems: [], records: [loaded({ suite: 'vt', row: 'ghost', seed: 0, phase: 'eval', testError: 1 })] }, 'T');
     assert.equal(rep.unmatched.length, 1);
     assert.match(rep.unmatched[0], /records for row "ghost"/);
   });
@@ -273,10 +279,10 @@ describe('tables: rendering and the report/check commands', function () {
 
   it('records on disk: a paper row that misses its target fails check; a proxy row never fails', async () => {
     [3.5, 3.6, 3.4].forEach((e, seed) => {
-      writeRecord(dir, rec({ suite: 'cifar10-standard', method: 'entrannas', seed, phase: 'search' }));
-      writeRecord(dir, rec({ suite: 'cifar10-standard', method: 'entrannas', seed, phase: 'eval', testError: e, params: 3.4e6 }));
+      writeRecord(dir, rec({ suite: 'cifar10-standard', row: 'entrannas', seed, phase: 'search' }));
+      writeRecord(dir, rec({ suite: 'cifar10-standard', row: 'entrannas', seed, phase: 'eval', testError: e, params: 3.4e6 }));
     });
-    writeRecord(dir, rec({ suite: 'smoke', method: 'darts-1st', seed: 0, phase: 'eval', testError: 80, deviations: ['tiny'] }));
+    writeRecord(dir, rec({ suite: 'smoke', row: 'darts-1st', seed: 0, phase: 'eval', testError: 80, deviations: ['tiny'] }));
     const set = readRecords(dir);
     assert.deepEqual(set.problems, []);
     assert.equal(set.records.length, 7);
@@ -310,12 +316,12 @@ describe('tables: rendering and the report/check commands', function () {
   });
 
   it('unreadable and misplaced records are reported with their file and fail check', () => {
-    const bad = recordPath(dir, 'smoke', 'entrannas', 0, 'eval');
+    const bad = recordPath(dir, { suite: 'smoke', row: 'entrannas', seed: 0, phase: 'eval' });
     mkdirSync(path.dirname(bad), { recursive: true });
     writeFileSync(bad, '{"schema": 1,');
-    writeRecord(dir, rec({ suite: 'smoke', method: 'entrannas', seed: 1, phase: 'search' }), 'entrannas');
-    writeFileSync(recordPath(dir, 'smoke', 'entrannas', 1, 'eval'), JSON.stringify(rec({ suite: 'smoke', method: 'entrannas', seed: 2, phase: 'eval' })));
-    const r = rec({ suite: 'smoke', method: 'darts-1st', seed: 0, phase: 'eval' }) as unknown as Record<string, unknown>;
+    writeRecord(dir, rec({ suite: 'smoke', row: 'entrannas', seed: 1, phase: 'search' }), 'entrannas');
+    writeFileSync(recordPath(dir, { suite: 'smoke', row: 'entrannas', seed: 1, phase: 'eval' }), JSON.stringify(rec({ suite: 'smoke', row: 'entrannas', seed: 2, phase: 'eval' })));
+    const r = rec({ suite: 'smoke', row: 'darts-1st', seed: 0, phase: 'eval' }) as unknown as Record<string, unknown>;
     delete (r.eval as Record<string, unknown>).testError;
     writeRecord(dir, r as unknown as RunRecord);
     const set = readRecords(dir);
@@ -329,6 +335,36 @@ describe('tables: rendering and the report/check commands', function () {
     assert.match(check.text, /FAIL unreadable record/);
   });
 
+  it('reads records written before the row was named `row` (schema 1: the row id in `method`)', async () => {
+    // Exactly what schema 1 wrote: no `row` field.
+    const old = (seed: number, phase: Phase, testError?: number): Record<string, unknown> => {
+      const r = rec({ suite: 'cifar10-standard', row: 'entrannas', seed, phase, testError }) as unknown as Record<string, unknown>;
+      delete r.row;
+      return { ...r, schema: 1 };
+    };
+    [3.5, 3.6, 3.4].forEach((e, seed) => {
+      for (const [phase, r] of [['search', old(seed, 'search')], ['eval', old(seed, 'eval', e)]] as const) {
+        const file = recordPath(dir, { suite: 'cifar10-standard', row: 'entrannas', seed, phase });
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, JSON.stringify(r, null, 2));
+      }
+    });
+    const set = readRecords(dir);
+    assert.deepEqual(set.problems, []);
+    assert.equal(set.records.length, 6);
+    assert.ok(set.records.every((l) => l.row === 'entrannas' && l.record.row === 'entrannas' && l.record.schema === 1));
+    const one = readRecord(recordPath(dir, { suite: 'cifar10-standard', row: 'entrannas', seed: 0, phase: 'eval' }));
+    assert.equal(one?.row, 'entrannas');
+    const en = byId((await reportCommand({ results: dir, suite: 'cifar10-standard', generatedAt: 'T' })).report.rows, 'cifar10-standard', 'entrannas');
+    assert.equal(en.ours.errorValues.length, 3);
+    assert.equal(en.ours.errorBest, 3.4);
+    // a current record must name its row
+    const bad = rec({ suite: 'cifar10-standard', row: 'darts-1st', seed: 0, phase: 'search' }) as unknown as Record<string, unknown>;
+    delete bad.row;
+    writeRecord(dir, bad as unknown as RunRecord, 'darts-1st');
+    assert.ok(readRecords(dir).problems.some((p) => p.endsWith('darts-1st/seed-0/search.json: /row is required but missing')));
+  });
+
   it('labels best-of-k and mean-of-k and lists both paper versions with their sources', async () => {
     const md = (await reportCommand({ results: dir, generatedAt: 'T' })).output;
     assert.ok(md.includes('mean ± sd (n)') && md.includes('ours: best of n'));
@@ -339,7 +375,7 @@ describe('tables: rendering and the report/check commands', function () {
   });
 
   it('the CLI wires report, check and suites (exit code from check)', async () => {
-    writeRecord(dir, rec({ suite: 'cifar10-extended', method: 'entrannas-dst', seed: 0, phase: 'eval', testError: 5 }), 'entrannas-dst');
+    writeRecord(dir, rec({ suite: 'cifar10-extended', row: 'entrannas-dst', seed: 0, phase: 'eval', testError: 5 }), 'entrannas-dst');
     const chunks: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     const errWrite = process.stderr.write.bind(process.stderr);

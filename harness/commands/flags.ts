@@ -18,15 +18,31 @@ export function floatOption(flag: string) {
   };
 }
 
-export function intListOption(flag: string) {
-  return (v: string): number[] => {
-    const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
-    const out = parts.map(Number);
-    if (parts.length === 0 || out.some((n) => !Number.isInteger(n) || n < 0)) {
-      throw new InvalidArgumentError(`${flag} must be a comma-separated list of non-negative integers, got "${v}"`);
-    }
-    return out;
-  };
+/** `--seeds 0,1,2`: distinct non-negative integers. */
+export function parseSeeds(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p))) {
+    throw new InvalidArgumentError('--seeds takes comma-separated non-negative integers, e.g. 0,1,2');
+  }
+  const seeds = parts.map(Number);
+  if (new Set(seeds).size !== seeds.length) throw new InvalidArgumentError('--seeds lists a seed twice');
+  return seeds;
+}
+
+/** `--methods a,b`: suite row ids (the suite decides which exist). */
+export function parseMethods(value: string): string[] {
+  const ids = value.split(',').map((s) => s.trim());
+  if (ids.some((s) => s.length === 0)) throw new InvalidArgumentError('--methods takes comma-separated method ids, e.g. entrannas,darts-1st');
+  return ids;
+}
+
+/** `--timeout <seconds>` per phase: a non-negative number, 0 = none. */
+export function parseTimeout(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError('--timeout takes seconds per phase (a non-negative number; 0 = no timeout)');
+  }
+  return n;
 }
 
 /** A number in (min, max] (or [min, max] when `exclusiveMin` is false), for statistical thresholds. */

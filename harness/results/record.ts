@@ -1,11 +1,28 @@
-// The run record: one JSON file per (suite, method, seed, phase), written atomically by the runner.
-// Tables, verdicts, history and the regression gate read only these records.
+// The run record: one JSON file per run (suite, row, seed, phase), written atomically by the child that ran the
+// phase, or by the runner when the child could not. Tables, verdicts, history and the regression gate read only
+// these records. `makeRecord` is the one place a record is assembled.
 import type { EvalConfig, SearchConfig } from '../../nas/config.js';
 
-export const RECORD_SCHEMA_VERSION = 1;
+/**
+ * 2: the suite row id is `row` (schema 1 wrote it only as `method`, which misleads: a row such as
+ * "entrannas-variant" runs the method "entrannas"). Schema-2 records still carry `method` = `row`.
+ */
+export const RECORD_SCHEMA_VERSION = 2;
+/** Every schema the reader (harness/results/store.ts) accepts. */
+export const READABLE_RECORD_SCHEMAS = [1, 2] as const;
+export type RecordSchema = (typeof READABLE_RECORD_SCHEMAS)[number];
 
 export type Phase = 'search' | 'eval';
 export type RunStatus = 'ok' | 'failed' | 'timeout' | 'diverged';
+
+/** What names one run. The results layout, the plan and the records are keyed by it. */
+export interface RunKey {
+  suite: string;
+  /** The suite row id: the directory under runs/<suite>/. Not always the method's name. */
+  row: string;
+  seed: number;
+  phase: Phase;
+}
 
 export interface Measures {
   wallSeconds: number;
@@ -76,12 +93,14 @@ export interface EvalResult {
   lossTrace: number[];
 }
 
-export interface RunRecord {
-  schema: typeof RECORD_SCHEMA_VERSION;
-  suite: string;
+export interface RunRecord extends RunKey {
+  /** RECORD_SCHEMA_VERSION when written; the reader upgrades older records in memory and keeps their number. */
+  schema: RecordSchema;
+  /**
+   * @deprecated The row id again, under its schema-1 name: still written so that readers of raw schema-1 JSON
+   * keep working. Read `row`.
+   */
   method: string;
-  seed: number;
-  phase: Phase;
   status: RunStatus;
   /** What went wrong, for failed / timeout / diverged. */
   error?: string;
@@ -94,4 +113,44 @@ export interface RunRecord {
   search?: SearchResult;
   eval?: EvalResult;
   env: EnvProvenance;
+}
+
+/** What a record says about the run it belongs to: a PhaseSpec (harness/run/phase-types.ts) fits. */
+export interface RecordSubject extends RunKey {
+  deviations: string[];
+  work: { config: RunRecord['config'] };
+}
+
+/** What happened: from the child (its outcome and measures) or from the runner (a kill, a crash, a failed search). */
+export interface RecordFacts {
+  status: RunStatus;
+  error?: string;
+  startedAt: string;
+  finishedAt: string;
+  env: EnvProvenance;
+  measures?: Measures;
+  search?: SearchResult;
+  eval?: EvalResult;
+}
+
+/** The one builder of run records. Absent optional facts are left out of the record, not written as undefined. */
+export function makeRecord(run: RecordSubject, f: RecordFacts): RunRecord {
+  return {
+    schema: RECORD_SCHEMA_VERSION,
+    suite: run.suite,
+    row: run.row,
+    method: run.row,
+    seed: run.seed,
+    phase: run.phase,
+    status: f.status,
+    ...(f.error !== undefined ? { error: f.error } : {}),
+    startedAt: f.startedAt,
+    finishedAt: f.finishedAt,
+    deviations: run.deviations,
+    config: run.work.config,
+    ...(f.measures !== undefined ? { measures: f.measures } : {}),
+    ...(f.search !== undefined ? { search: f.search } : {}),
+    ...(f.eval !== undefined ? { eval: f.eval } : {}),
+    env: f.env,
+  };
 }

@@ -1,19 +1,15 @@
-// Reading and validating run records: <results>/runs/<suite>/<methodId>/seed-<seed>/<phase>.json.
-// The runner writes them (harness/record.ts has the type); tables and verdicts read only what this returns.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { RECORD_SCHEMA_VERSION, type Phase, type RunRecord } from './record.js';
+// The one reader of run records (harness/results/layout.ts says where they lie, record.ts what they hold).
+// Tables, verdicts and check read the validated set (`readRecords`); the runner reads one record to decide
+// whether a run is finished (`readRecord`). Both upgrade older schemas to the current shape in memory.
+import { readFileSync } from 'node:fs';
+import { READABLE_RECORD_SCHEMAS, type RunKey, type RunRecord } from './record.js';
+import { recordFiles } from './layout.js';
+import { readJsonIfExists } from '../../nas/util/fs.js';
 import { compileSchema, formatAjvErrors, parseJsonFile } from '../suites/suite.js';
 
-export const PHASES: readonly Phase[] = ['search', 'eval'];
-
-export interface LoadedRecord {
+export interface LoadedRecord extends RunKey {
   /** Path of the record file. */
   file: string;
-  suite: string;
-  methodId: string;
-  seed: number;
-  phase: Phase;
   record: RunRecord;
 }
 
@@ -24,21 +20,17 @@ export interface RecordSet {
   problems: string[];
 }
 
-/** Where the runner writes (and the report reads) the record of one phase. */
-export function recordPath(resultsDir: string, suite: string, methodId: string, seed: number, phase: Phase): string {
-  return path.join(resultsDir, 'runs', suite, methodId, `seed-${seed}`, `${phase}.json`);
-}
-
 const num = { type: 'number' };
 const str = { type: 'string' };
 
 /** What the tables rely on; other fields are free (records may grow). */
 const recordSchema = {
   type: 'object',
-  required: ['schema', 'suite', 'method', 'seed', 'phase', 'status', 'startedAt', 'finishedAt', 'deviations', 'config', 'env'],
+  required: ['schema', 'suite', 'seed', 'phase', 'status', 'startedAt', 'finishedAt', 'deviations', 'config', 'env'],
   properties: {
-    schema: { const: RECORD_SCHEMA_VERSION },
+    schema: { enum: [...READABLE_RECORD_SCHEMAS] },
     suite: str,
+    row: str,
     method: str,
     seed: { type: 'integer', minimum: 0 },
     phase: { enum: ['search', 'eval'] },
@@ -70,6 +62,12 @@ const recordSchema = {
   },
   allOf: [
     {
+      description: 'schema 1 names the row `method`; later schemas name it `row`',
+      if: { type: 'object', required: ['schema'], properties: { schema: { const: 1 } } },
+      then: { type: 'object', required: ['method'], properties: { method: str } },
+      else: { type: 'object', required: ['row'], properties: { row: str } },
+    },
+    {
       description: 'an ok eval record carries eval.testError, eval.params and eval.macs as numbers',
       if: { type: 'object', required: ['phase', 'status'], properties: { phase: { const: 'eval' }, status: { const: 'ok' } } },
       then: {
@@ -88,35 +86,41 @@ export function validateRecord(json: unknown): string[] {
   return validate(json) ? [] : formatAjvErrors(validate.errors);
 }
 
-function dirs(p: string): string[] {
-  return readdirSync(p).filter((d) => statSync(path.join(p, d)).isDirectory()).sort();
+/**
+ * A parsed record in the current shape: a schema-1 record (the row id only in `method`) gets `row`. Anything
+ * else is returned as it is; validate first to know it is a record.
+ */
+export function upgradeRecord<T>(json: T): T {
+  if (typeof json !== 'object' || json === null) return json;
+  const r = json as { row?: unknown; method?: unknown };
+  return r.row === undefined && typeof r.method === 'string' ? { ...json, row: r.method } : json;
 }
 
-/** Every record under <resultsDir>/runs (optionally of one suite). A missing directory gives no records. */
+/**
+ * The record at `file` when it holds one with a status (upgraded), else undefined: missing and unreadable files
+ * count as no record (atomic writes make a torn one unexpected). Not validated: the runner only needs the status.
+ */
+export function readRecord(file: string): RunRecord | undefined {
+  try {
+    const r = readJsonIfExists<RunRecord>(file);
+    return r && typeof r.status === 'string' ? upgradeRecord(r) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every record under <resultsDir>/runs (optionally of one suite), validated. A missing directory gives no records. */
 export function readRecords(resultsDir: string, suiteFilter?: string): RecordSet {
   const set: RecordSet = { resultsDir, records: [], problems: [] };
-  const runs = path.join(resultsDir, 'runs');
-  if (!existsSync(runs)) return set;
-  for (const suite of dirs(runs)) {
-    if (suiteFilter !== undefined && suite !== suiteFilter) continue;
-    for (const methodId of dirs(path.join(runs, suite))) {
-      for (const seedDir of dirs(path.join(runs, suite, methodId))) {
-        const m = /^seed-(\d+)$/.exec(seedDir);
-        if (!m) continue;
-        const seed = Number(m[1]);
-        for (const phase of PHASES) {
-          const file = path.join(runs, suite, methodId, seedDir, `${phase}.json`);
-          if (!existsSync(file)) continue;
-          const loaded = readOne(file, suite, methodId, seed, phase, set.problems);
-          if (loaded) set.records.push(loaded);
-        }
-      }
-    }
+  for (const key of recordFiles(resultsDir, suiteFilter)) {
+    const loaded = readOne(key, set.problems);
+    if (loaded) set.records.push(loaded);
   }
   return set;
 }
 
-function readOne(file: string, suite: string, methodId: string, seed: number, phase: Phase, problems: string[]): LoadedRecord | undefined {
+function readOne(key: RunKey & { file: string }, problems: string[]): LoadedRecord | undefined {
+  const { file, suite, seed, phase } = key;
   let json: unknown;
   try {
     json = parseJsonFile(readFileSync(file, 'utf8'), file);
@@ -129,7 +133,7 @@ function readOne(file: string, suite: string, methodId: string, seed: number, ph
     for (const e of errors) problems.push(`${file}: ${e}`);
     return undefined;
   }
-  const record = json as RunRecord;
+  const record = upgradeRecord(json as RunRecord);
   const mismatch: string[] = [];
   if (record.suite !== suite) mismatch.push(`/suite is ${JSON.stringify(record.suite)} but the file lies under suite "${suite}"`);
   if (record.seed !== seed) mismatch.push(`/seed is ${record.seed} but the file lies under seed-${seed}`);
@@ -138,5 +142,5 @@ function readOne(file: string, suite: string, methodId: string, seed: number, ph
     for (const e of mismatch) problems.push(`${file}: ${e}`);
     return undefined;
   }
-  return { file, suite, methodId, seed, phase, record };
+  return { file, suite, row: key.row, seed, phase, record };
 }

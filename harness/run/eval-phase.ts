@@ -7,6 +7,7 @@ import { loadGenotype } from '../../nas/genotype.js';
 import { runEvaluation } from '../../nas/train.js';
 import type { EvalConfig } from '../../nas/config.js';
 import { writeJsonAtomicSync as writeJsonAtomic } from '../../nas/util/fs.js';
+import { loopHooks } from './loop-hooks.js';
 
 /** The configured training augmentation on top of the dataset family's base transform. */
 export function evalAugment(cfg: EvalConfig): AugmentConfig | false {
@@ -22,13 +23,7 @@ export async function runEvalPhase(work: EvalPhaseSpec, ctx: PhaseContext): Prom
   const ds = await loadDataset(cfg.data);
   const out = await runEvaluation(genotype, cfg, {
     train: ds.train, test: ds.test, augment: evalAugment(cfg), numClasses: ds.numClasses, imageShape: ds.train.imageShape,
-  }, {
-    progress: (p) => ctx.progress(p),
-    sampleMemory: () => ctx.sampleMemory(),
-    notePeakTensorBytes: ctx.notePeakTensorBytes ? (b) => ctx.notePeakTensorBytes!(b) : undefined,
-    checkpointDir: path.join(ctx.outDir, 'checkpoint'),
-    resume: ctx.resume,
-  });
+  }, loopHooks(ctx));
   const result = {
     testError: out.testError, testAcc: out.testAcc, params: out.size.params, paramsWithAux: out.size.paramsWithAux,
     macs: out.size.macs, lossTrace: out.lossTrace,

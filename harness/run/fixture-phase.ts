@@ -16,6 +16,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readJsonIfExists, writeJsonAtomic } from '../../nas/util/fs.js';
 import { median } from '../../nas/util/stats.js';
+import { GENOTYPE_FILE } from '../results/layout.js';
 import type { FixturePhaseSpec, PhaseContext, PhaseOutcome } from './phase-types.js';
 
 export const FIXTURE_CHECKPOINT = 'fixture-checkpoint.json';
@@ -89,6 +90,6 @@ export async function runFixturePhase(work: FixturePhaseSpec, ctx: PhaseContext)
     stepMs.push(performance.now() - t0);
     progress(i + 1, loss);
   }
-  await writeJsonAtomic(path.join(ctx.outDir, 'genotype.json'), { fixture: true, steps, finalLoss: lossTrace[lossTrace.length - 1] });
+  await writeJsonAtomic(path.join(ctx.outDir, GENOTYPE_FILE), { fixture: true, steps, finalLoss: lossTrace[lossTrace.length - 1] });
   return { status: 'ok', steps, msPerStep: median(stepMs) };
 }

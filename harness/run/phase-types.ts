@@ -2,7 +2,7 @@
 import type { BackendChoice } from '../../nas/backend.js';
 import type { EvalConfig, SearchConfig } from '../../nas/config.js';
 import type { LoopProgress } from '../../nas/train.js';
-import type { EvalResult, Phase, SearchResult } from '../results/record.js';
+import type { EvalResult, RunKey, SearchResult } from '../results/record.js';
 
 /** The training loops' progress report (epoch counted from 0, step = steps done in the epoch). */
 export type Progress = LoopProgress;
@@ -27,22 +27,27 @@ export interface SearchPhaseSpec {
 export interface EvalPhaseSpec {
   kind: 'eval';
   config: EvalConfig;
-  /** Genotype JSON file (from the search phase of the same suite/method/seed, or a published cell name). */
+  /** Genotype JSON file (from the search phase of the same suite/row/seed, or a published cell name). */
   genotype: string;
 }
-/** A test double for the runner: deterministic fake work with planted failures. */
+/** A test double for the runner: deterministic fake work with planted failures (harness/run/fixture-phase.ts). */
 export interface FixturePhaseSpec {
   kind: 'fixture';
   config: { steps: number; msPerStep: number; failAtStep?: number; nanAtStep?: number; hang?: boolean; checkpointEvery?: number };
 }
 
-export type PhaseWork = SearchPhaseSpec | EvalPhaseSpec | FixturePhaseSpec;
+/**
+ * The work of one phase. `fixture` is a test double, not a benchmark: it sits in the production union so that the
+ * runner's tests drive real child processes (crashes, NaN, hangs, kills, resume) without training a network.
+ */
+export type PhaseWork =
+  | SearchPhaseSpec
+  | EvalPhaseSpec
+  /** Test double only. */
+  | FixturePhaseSpec;
 
-export interface PhaseSpec {
-  suite: string;
-  method: string;
-  seed: number;
-  phase: Phase;
+/** One planned run: what the runner writes to spec.json and the child (`_phase`) reads. */
+export interface PhaseSpec extends RunKey {
   work: PhaseWork;
   deviations: string[];
   backend: BackendChoice;

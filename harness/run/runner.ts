@@ -1,210 +1,34 @@
-// The runner: plans (suite × method × seed × phase) and runs each in its own child process.
-//
-// Layout of a results directory:
-//   <results>/runs/<suite>/<methodId>/seed-<seed>/<phase>.json   the run record (written atomically, once complete)
-//   <results>/runs/<suite>/<methodId>/seed-<seed>/<phase>/       artifacts: genotype.json, checkpoints, spec.json,
-//                                                                 child.log, attempts/ (cost of each attempt),
-//                                                                 previous-records/ (failed records replaced by a rerun)
-//   <results>/archive/<suite>-<time>/                             what --fresh moved aside (nothing is deleted)
+// The runner: runs a plan (harness/run/plan.ts), each phase in its own child process (`_phase`,
+// harness/run/child.ts), and makes sure every run ends with a record.
 //
 // Rules:
 //  - A record with status ok or diverged is finished: it is never redone or overwritten.
 //  - A run that fails (non-zero exit, crash, thrown error), diverges or times out still gets a record that says
 //    so, with the error, and the plan goes on. A timeout kills the child's whole process group.
-//  - Search runs before eval for each (method, seed); eval reads <search outDir>/genotype.json. If the search did
+//  - Search runs before eval for each (row, seed); eval reads <search outDir>/genotype.json. If the search did
 //    not succeed, the eval gets a `failed` record ("search failed: …") without running.
-//  - A results directory that already holds runs of the suite is refused unless --resume (keep finished runs,
-//    rerun missing/failed/timeout ones with resume=true so phases continue from their checkpoints) or --fresh
-//    (move the suite's runs to <results>/archive/ and start over). One runner per suite directory (a lock file).
+//  - With `resume`, unfinished runs rerun with resume=true so phases continue from their checkpoints.
 //  - The child writes its own record when the phase completes (ok, diverged, or failed with the thrown error);
 //    the runner writes one only when the child could not (timeout, killed, crashed before writing).
+// Where files go is harness/results/layout.ts; the results-directory rules and the lock are prepare.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
-import type { BackendChoice } from '../../nas/backend.js';
-import { readJsonIfExists, writeJsonAtomic } from '../../nas/util/fs.js';
-import { collectEnv } from '../measure/env.js';
-import { packageRoot } from '../../nas/util/fs.js';
-import { toMeasures, type MeasureSnapshot } from '../measure/meter.js';
-import type { EvalPhaseSpec, FixturePhaseSpec, PhaseSpec, PhaseWork, Progress, SearchPhaseSpec } from './phase-types.js';
+import { writeJsonAtomic } from '../../nas/util/fs.js';
+import type { MeasureSnapshot } from '../measure/meter.js';
+import type { Phase, RunRecord, RunStatus } from '../results/record.js';
+import { runLabel, runPaths, type RunPaths } from '../results/layout.js';
+import { readRecord } from '../results/store.js';
+import { childArgs, decodeChildMessage, runnerRecord, type ChildMessage } from './child-protocol.js';
+import type { PhaseSpec, Progress } from './phase-types.js';
 import { silentReporter, type ProgressReporter } from './progress.js';
-import { RECORD_SCHEMA_VERSION, type EnvProvenance, type Phase, type RunRecord, type RunStatus } from '../results/record.js';
-
-// ---------------------------------------------------------------------------------------------------------------
-// Suites as the runner sees them
-
-export const RUNNABLE_SUITE_FORMAT = 'entrannas-bench/runnable-suite@1';
-
-/**
- * What the runner needs from a suite. harness/suite.ts (loadSuite) produces richer suites (targets, protocols);
- * `toRunnableSuite` in commands/run.ts is the one place that maps one to the other. A JSON file with
- * `"format": "entrannas-bench/runnable-suite@1"` in this shape can also be run directly (fixture suites, tests).
- */
-export interface RunnableSuite {
-  format?: typeof RUNNABLE_SUITE_FORMAT;
-  name: string;
-  seeds: number[];
-  /** Default timeout of each phase in seconds; 0 = none. */
-  timeoutSeconds: number;
-  /** Deviations from the paper protocol shared by every method. */
-  deviations: string[];
-  methods: RunnableMethod[];
-}
-
-export interface RunnableMethod {
-  /** Directory name and record.method, e.g. "entrannas" or "darts-1st". */
-  id: string;
-  deviations?: string[];
-  /**
-   * Work of the search phase for a seed: a function, or plain data whose `config.seed` (when present) the
-   * planner sets to each seed. Absent: no search.
-   */
-  search?: PerSeed<SearchPhaseSpec | FixturePhaseSpec>;
-  /**
-   * Work of the eval phase. When the method also has a search, the eval trains the genotype that search wrote
-   * (the runner fills `genotype`); otherwise `genotype` must name a genotype file or published cell.
-   */
-  eval?: PerSeed<EvalPhaseSpec | FixturePhaseSpec>;
-  timeoutSeconds?: Partial<Record<Phase, number>>;
-}
-
-export type PerSeed<W> = W | ((seed: number) => W);
-
-export interface PlanOptions {
-  seeds?: number[];
-  methods?: string[];
-  backend: BackendChoice;
-  /** Overrides every phase's timeout (seconds; 0 = none). */
-  timeoutSeconds?: number;
-  /** Split search batches into micro-batches of this size (memory), recorded as a deviation; 0/undefined: as the suite. */
-  microBatch?: number;
-}
-
-/** A search phase with micro-batches forced by `run --micro-batch` (unchanged when n ≥ the batch size). */
-function withMicroBatch(work: PhaseWork, n: number | undefined): { work: PhaseWork; deviation?: string } {
-  if (!n || work.kind !== 'search' || n >= work.config.batchSize) return { work };
-  return {
-    work: { ...work, config: { ...work.config, microBatch: n } },
-    deviation: `search in micro-batches of ${n} of ${work.config.batchSize} with gradient accumulation (run --micro-batch: ` +
-      `batch-norm statistics over ${n} samples)`,
-  };
-}
-
-export function isRunnableSuite(x: unknown): x is RunnableSuite {
-  return typeof x === 'object' && x !== null && (x as { format?: unknown }).format === RUNNABLE_SUITE_FORMAT;
-}
-
-function withSeed<W extends { config: object }>(work: W, seed: number): W {
-  const config = structuredClone(work.config) as Record<string, unknown>;
-  if ('seed' in config) config.seed = seed;
-  return { ...structuredClone(work), config } as W;
-}
-
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/** One PhaseSpec per (method, seed, phase), search before eval. Throws on unknown methods or bad names. */
-export function planRuns(suite: RunnableSuite, opts: PlanOptions): PhaseSpec[] {
-  if (!NAME_RE.test(suite.name)) throw new Error(`suite name "${suite.name}" is not usable as a directory name`);
-  const known = suite.methods.map((m) => m.id);
-  for (const id of known) if (!NAME_RE.test(id)) throw new Error(`method id "${id}" is not usable as a directory name`);
-  const wanted = opts.methods ?? known;
-  const unknown = wanted.filter((m) => !known.includes(m));
-  if (unknown.length) {
-    throw new Error(`--methods: unknown method ${unknown.map((m) => `"${m}"`).join(', ')} in suite ${suite.name} (it has: ${known.join(', ')})`);
-  }
-  const seeds = opts.seeds ?? suite.seeds;
-  const specs: PhaseSpec[] = [];
-  for (const method of suite.methods.filter((m) => wanted.includes(m.id))) {
-    for (const seed of seeds) {
-      for (const phase of ['search', 'eval'] as const) {
-        const w = method[phase];
-        if (!w) continue;
-        const { work, deviation } = withMicroBatch(typeof w === 'function' ? w(seed) : withSeed(w, seed), opts.microBatch);
-        specs.push({
-          suite: suite.name,
-          method: method.id,
-          seed,
-          phase,
-          work,
-          deviations: [...suite.deviations, ...(method.deviations ?? []), ...(deviation ? [deviation] : [])],
-          backend: opts.backend,
-          timeoutSeconds: opts.timeoutSeconds ?? method.timeoutSeconds?.[phase] ?? suite.timeoutSeconds,
-        });
-      }
-    }
-  }
-  return specs;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Paths and records
-
-export interface RunKey {
-  suite: string;
-  method: string;
-  seed: number;
-  phase: Phase;
-}
-
-export function runLabel(k: RunKey): string {
-  return `${k.suite}/${k.method}/seed-${k.seed}/${k.phase}`;
-}
-
-export function suiteRunsDir(resultsDir: string, suite: string): string {
-  return path.join(resultsDir, 'runs', suite);
-}
-
-export function runPaths(resultsDir: string, k: RunKey) {
-  const dir = path.join(suiteRunsDir(resultsDir, k.suite), k.method, `seed-${k.seed}`);
-  const outDir = path.join(dir, k.phase);
-  return {
-    record: path.join(dir, `${k.phase}.json`),
-    outDir,
-    spec: path.join(outDir, 'spec.json'),
-    log: path.join(outDir, 'child.log'),
-    previousRecords: path.join(outDir, 'previous-records'),
-    genotype: path.join(outDir, 'genotype.json'),
-  };
-}
 
 export const FINISHED: readonly RunStatus[] = ['ok', 'diverged'];
 
 export function isFinished(r: RunRecord | undefined): boolean {
   return r !== undefined && FINISHED.includes(r.status);
-}
-
-function readRecord(file: string): RunRecord | undefined {
-  try {
-    const r = readJsonIfExists<RunRecord>(file);
-    return r && typeof r.status === 'string' ? r : undefined;
-  } catch {
-    return undefined; // unreadable: treated as missing (atomic writes make this unexpected)
-  }
-}
-
-/** Every record of a suite in a results directory (for tables): <runs>/<suite>/<method>/seed-<n>/<phase>.json. */
-export function readSuiteRecords(resultsDir: string, suite: string): Array<{ path: string; record: RunRecord }> {
-  const out: Array<{ path: string; record: RunRecord }> = [];
-  const root = suiteRunsDir(resultsDir, suite);
-  const dirs = (p: string): string[] => {
-    try {
-      return fs.readdirSync(p, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
-    } catch {
-      return [];
-    }
-  };
-  for (const method of dirs(root).sort()) {
-    for (const seedDir of dirs(path.join(root, method)).filter((d) => /^seed-\d+$/.test(d)).sort()) {
-      for (const phase of ['search', 'eval'] as const) {
-        const file = path.join(root, method, seedDir, `${phase}.json`);
-        const record = readRecord(file);
-        if (record) out.push({ path: file, record });
-      }
-    }
-  }
-  return out;
 }
 
 /** Stable JSON (sorted keys) to compare configs. */
@@ -215,120 +39,6 @@ function canonical(x: unknown): string {
   }
   return JSON.stringify(x) ?? 'null';
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// Results directory: refuse / resume / fresh, and a lock
-
-export interface PrepareOptions {
-  resume?: boolean;
-  fresh?: boolean;
-}
-
-export interface PreparedResults {
-  /** Runs (records or artifact directories) of this suite that were already there. */
-  existingRecords: number;
-  /** Where --fresh moved them. */
-  archivedTo?: string;
-  /** Release the suite lock. */
-  release(): void;
-}
-
-export function prepareResultsDir(resultsDir: string, suite: string, opts: PrepareOptions): PreparedResults {
-  if (opts.resume && opts.fresh) throw new Error('--resume and --fresh exclude each other: pick one');
-  const dir = suiteRunsDir(resultsDir, suite);
-  const release0 = acquireLock(resultsDir, suite);
-  try {
-    const entries = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')) : [];
-    const existingRecords = readSuiteRecords(resultsDir, suite).length;
-    let archivedTo: string | undefined;
-    if (entries.length > 0 && !opts.resume) {
-      if (!opts.fresh) {
-        throw new Error(
-          `${dir} already holds runs of suite ${suite} (${existingRecords} record${existingRecords === 1 ? '' : 's'}). ` +
-            'Pass --resume to keep finished runs and rerun only missing, failed and timed-out ones, ' +
-            `or --fresh to move them to ${path.join(resultsDir, 'archive')}/ and start over.`,
-        );
-      }
-      archivedTo = path.join(resultsDir, 'archive', `${suite}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-      fs.mkdirSync(path.dirname(archivedTo), { recursive: true });
-      fs.mkdirSync(archivedTo);
-      for (const name of entries) fs.renameSync(path.join(dir, name), path.join(archivedTo, name));
-    }
-    fs.mkdirSync(dir, { recursive: true });
-    return { existingRecords, archivedTo, release: release0 };
-  } catch (err) {
-    release0();
-    throw err;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** One runner per suite directory: <runs>/<suite>/.lock holds the runner's pid; a dead pid's lock is taken over. */
-export function acquireLock(resultsDir: string, suite: string): () => void {
-  const dir = suiteRunsDir(resultsDir, suite);
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, '.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        try {
-          if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file, { force: true });
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(fs.readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
-        throw new Error(`another runner (pid ${holder}) is running suite ${suite} in ${dir}; remove ${file} if that is wrong`);
-      }
-      fs.rmSync(file, { force: true }); // stale
-    }
-  }
-  throw new Error(`could not lock ${file}`);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Child protocol: stdout lines that start with PROGRESS_MARKER carry JSON messages; everything else is log.
-
-export const PROGRESS_MARKER = '@@entrannas-bench@@ ';
-
-export type ChildMessage =
-  | { type: 'started'; env: EnvProvenance; deviceClass: string }
-  | { type: 'progress'; progress: Progress; measures: MeasureSnapshot };
-
-export function encodeChildMessage(m: ChildMessage): string {
-  return PROGRESS_MARKER + JSON.stringify(m) + '\n';
-}
-
-export function decodeChildMessage(line: string): ChildMessage | undefined {
-  if (!line.startsWith(PROGRESS_MARKER)) return undefined;
-  try {
-    return JSON.parse(line.slice(PROGRESS_MARKER.length)) as ChildMessage;
-  } catch {
-    return undefined;
-  }
-}
-
-export function binPath(): string {
-  return path.join(packageRoot(), 'bin', 'entrannas-bench.js');
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Running a plan
 
 export interface RunnerOptions {
   resultsDir: string;
@@ -375,41 +85,6 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-interface RunnerRecordInput {
-  spec: PhaseSpec;
-  status: RunStatus;
-  error: string;
-  startedAt: string;
-  finishedAt: string;
-  env?: EnvProvenance;
-  deviceClass?: string;
-  snapshot?: MeasureSnapshot;
-  wallSeconds?: number;
-}
-
-/** A record the runner writes for a child that could not (timeout, killed, crashed) or never ran. */
-export function runnerRecord(r: RunnerRecordInput): RunRecord {
-  const record: RunRecord = {
-    schema: RECORD_SCHEMA_VERSION,
-    suite: r.spec.suite,
-    method: r.spec.method,
-    seed: r.spec.seed,
-    phase: r.spec.phase,
-    status: r.status,
-    error: r.error,
-    startedAt: r.startedAt,
-    finishedAt: r.finishedAt,
-    deviations: r.spec.deviations,
-    config: r.spec.work.config,
-    env: r.env ?? collectEnv({ requested: r.spec.backend }),
-  };
-  if (r.snapshot && r.deviceClass) {
-    // CPU, RSS and tensor figures are the child's last report (lower bounds); wall time is the runner's clock.
-    record.measures = toMeasures({ ...r.snapshot, wallSeconds: r.wallSeconds ?? r.snapshot.wallSeconds }, r.deviceClass);
-  }
-  return record;
 }
 
 async function moveAside(recordPath: string, existing: RunRecord, previousDir: string): Promise<void> {
@@ -478,13 +153,11 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
     return { spec, recordPath: paths.record, record, action: 'ran' };
   };
 
-  const runChild = async (spec: PhaseSpec, paths: ReturnType<typeof runPaths>, label: string): Promise<RunRecord> => {
+  const runChild = async (spec: PhaseSpec, paths: RunPaths, label: string): Promise<RunRecord> => {
     const startedAt = new Date();
     const log = fs.createWriteStream(paths.log, { flags: 'a' });
     log.write(`--- attempt ${startedAt.toISOString()}${opts.resume ? ' (resume)' : ''} ---\n`);
-    const args = [binPath(), '_phase', '--spec', paths.spec, '--record', paths.record, '--out-dir', paths.outDir];
-    if (opts.resume) args.push('--resume');
-    const sub = execa(process.execPath, args, {
+    const sub = execa(process.execPath, childArgs(paths, opts.resume), {
       detached: true,
       cleanup: false,
       reject: false,
@@ -587,10 +260,10 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
     return record;
   };
 
-  // Chains: for each (method, seed), search then eval. Each phase takes a slot of the limit separately.
+  // Chains: for each (row, seed), search then eval. Each phase takes a slot of the limit separately.
   const chains = new Map<string, PhaseSpec[]>();
   for (const s of specs) {
-    const key = JSON.stringify([s.suite, s.method, s.seed]);
+    const key = JSON.stringify([s.suite, s.row, s.seed]);
     chains.set(key, [...(chains.get(key) ?? []), s]);
   }
   const order: Record<Phase, number> = { search: 0, eval: 1 };

@@ -8,6 +8,8 @@ import { loadDataset, searchSplits, CIFAR_AUGMENT, IMAGENET_AUGMENT, type Augmen
 import { createSearch } from '../../methods/registry.js';
 import { runSearch } from '../../nas/train.js';
 import { writeJsonAtomicSync as writeJsonAtomic } from '../../nas/util/fs.js';
+import { GENOTYPE_FILE } from '../results/layout.js';
+import { loopHooks } from './loop-hooks.js';
 
 /** Search-time augmentation: DARTS uses crop + flip on CIFAR, PC-DARTS the ImageNet transform; none on digit-like data. */
 export function searchAugment(dataset: string): AugmentConfig | false {
@@ -22,13 +24,7 @@ export async function runSearchPhase(work: SearchPhaseSpec, ctx: PhaseContext): 
   const splits = searchSplits(ds, cfg.data, cfg.seed);
   const method = createSearch(cfg, { numClasses: ds.numClasses, imageShape: splits.weights.imageShape });
   try {
-    const out = await runSearch(method, { ...splits, augment: searchAugment(cfg.data.dataset) }, {
-      progress: (p) => ctx.progress(p),
-      sampleMemory: () => ctx.sampleMemory(),
-      notePeakTensorBytes: ctx.notePeakTensorBytes ? (b) => ctx.notePeakTensorBytes!(b) : undefined,
-      checkpointDir: path.join(ctx.outDir, 'checkpoint'),
-      resume: ctx.resume,
-    });
+    const out = await runSearch(method, { ...splits, augment: searchAugment(cfg.data.dataset) }, loopHooks(ctx));
     const search: SearchResult = {
       genotype: out.genotype,
       supernetValAcc: out.supernetValAcc,
@@ -44,7 +40,7 @@ export async function runSearchPhase(work: SearchPhaseSpec, ctx: PhaseContext): 
       },
     };
     fs.mkdirSync(ctx.outDir, { recursive: true });
-    if (out.status === 'ok') writeJsonAtomic(path.join(ctx.outDir, 'genotype.json'), out.genotype);
+    if (out.status === 'ok') writeJsonAtomic(path.join(ctx.outDir, GENOTYPE_FILE), out.genotype);
     writeJsonAtomic(path.join(ctx.outDir, 'search.json'), { status: out.status, error: out.error, config: cfg, ...search, msPerStep: out.msPerStep, steps: out.stepsRun });
     return { status: out.status, error: out.error, search, msPerStep: out.msPerStep, steps: out.stepsRun };
   } finally {
