@@ -4,6 +4,7 @@ import { initBackend, type BackendChoice } from '../../nas/backend.js';
 import { loadGenotype } from '../../nas/genotype.js';
 import { measureEvalNetwork, type ModelSize } from '../../nas/network.js';
 import { intOption } from './flags.js';
+import { registerDraw } from './draw.js';
 
 export interface ArchParamsOptions {
   genotype: string;
@@ -31,6 +32,7 @@ export async function archParams(o: ArchParamsOptions): Promise<ModelSize> {
 
 export function register(program: Command): void {
   const arch = program.command('arch').description('inspect architectures');
+  registerDraw(arch);
   arch
     .command('params')
     .description('params (without and with the auxiliary head) and mult-adds of an evaluation network')

@@ -30,6 +30,7 @@ import { isFile } from '../../nas/util/fs.js';
 import { compare, formatComparison, formatValue, type ComparisonReport } from '../perf/compare.js';
 import { findSteps, type MeasureSteps } from '../perf/steps.js';
 import type { EnvProvenance, RunRecord } from '../results/record.js';
+import { registerHistoryExport } from './history-export.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 2;
@@ -293,6 +294,7 @@ export function register(program: Command, io: CommandIO = defaultIO): void {
     });
 
   const history = program.command('history').description('Benchmark history per machine class and commit');
+  registerHistoryExport(history, io);
   history
     .command('steps')
     .description('Detect lasting steps in the nightly series of each measure (first commit of each change)')

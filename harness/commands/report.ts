@@ -5,6 +5,8 @@ import { Option, type Command } from 'commander';
 import { readRecords } from '../results/store.js';
 import { listSuites, loadSuite, type Suite } from '../suites/suite.js';
 import { buildReport, render, writeTables, type Report, type TableFormat } from '../results/tables.js';
+import { writeTidy } from '../report/tidy.js';
+import { writeHtmlReport } from '../report/html.js';
 
 export interface ReportOptions {
   /** Results directory (default ./results in the working directory). */
@@ -38,6 +40,8 @@ export interface ReportOutcome {
   output: string;
   /** The three files written under <results>/tables/. */
   written: Record<TableFormat, string>;
+  /** The tidy data (one row per run) written next to them: <base>.runs.csv and <base>.runs.jsonl. */
+  tidy: { csv: string; jsonl: string; rows: number };
 }
 
 /** Build the tables, write md/csv/json under <results>/tables/ (all.* or <suite>.*), return the chosen format. */
@@ -45,7 +49,9 @@ export async function reportCommand(opts: ReportOptions = {}): Promise<ReportOut
   const report = collectReport(opts);
   const base = opts.suite === undefined ? 'all' : report.suites[0].name;
   const written = await writeTables(report, path.join(resultsDir(opts), 'tables'), base);
-  return { report, output: render(report, opts.format ?? 'md'), written };
+  const set = readRecords(resultsDir(opts), opts.suite === undefined ? undefined : report.suites[0].name);
+  const tidy = await writeTidy(set, report, path.join(resultsDir(opts), 'tables'), base);
+  return { report, output: render(report, opts.format ?? 'md'), written, tidy };
 }
 
 export interface CheckOutcome {
@@ -140,10 +146,18 @@ export function register(program: Command): void {
     .option('--results <dir>', 'results directory', 'results')
     .option('--suite <name>', 'one suite (built-in name or suite file); default: every built-in suite')
     .addOption(new Option('--format <format>', 'format to print').choices(['md', 'csv', 'json']).default('md'))
-    .action(async (opts: { results: string; suite?: string; format: TableFormat }) => {
+    .option('--html', 'also write the HTML report (charts, cell drawings, trends; one self-contained file) and print its path instead of the table')
+    .option('--out <file>', 'with --html: the HTML file (default <results>/tables/report.html)')
+    .option('--history <dir>', 'with --html: history directory for the trend charts (default <results>/history when it exists)')
+    .action(async (opts: { results: string; suite?: string; format: TableFormat; html?: boolean; out?: string; history?: string }) => {
       const out = await reportCommand(opts);
-      process.stdout.write(out.output.endsWith('\n') ? out.output : `${out.output}\n`);
-      process.stderr.write(`wrote ${out.written.md}, ${out.written.csv}, ${out.written.json}\n`);
+      if (!opts.html) process.stdout.write(out.output.endsWith('\n') ? out.output : `${out.output}\n`);
+      process.stderr.write(`wrote ${out.written.md}, ${out.written.csv}, ${out.written.json}, ${out.tidy.csv}, ${out.tidy.jsonl}\n`);
+      if (opts.html) {
+        const h = await writeHtmlReport({ results: opts.results, suite: opts.suite, out: opts.out, history: opts.history });
+        process.stdout.write(`${h.file}\n`);
+        process.stderr.write(`wrote ${h.file} (${(h.bytes / 1024).toFixed(0)} KiB, ${h.charts} charts, ${h.drawings} cell drawings${h.trendMeasures ? `, ${h.trendMeasures} trend charts` : ''}, ${(h.ms / 1000).toFixed(1)} s)\n`);
+      }
     });
 
   program

@@ -27,6 +27,7 @@ import {
 } from '../run/runner.js';
 import { renderConsole } from '../results/tables.js';
 import { reportCommand } from './report.js';
+import { writeHtmlReport } from '../report/html.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Flag parsers (errors name the flag: commander prints "option '--seeds <list>' argument 'x' is invalid. …")
@@ -109,9 +110,11 @@ async function writeTablesAfterRun(resultsDir: string, loaded: LoadedForRun, sui
   if (!loaded.suite) return { text: '', files: [] };
   const mine = await reportCommand({ results: resultsDir, suite: suiteArg });
   const all = await reportCommand({ results: resultsDir });
+  const html = await writeHtmlReport({ results: resultsDir }); // <results>/tables/report.html, every suite
   return {
     text: renderConsole(all.report, mine.report.suites[0].name),
-    files: [mine.written.md, mine.written.csv, mine.written.json, all.written.md, all.written.csv, all.written.json],
+    files: [mine.written.md, mine.written.csv, mine.written.json, all.written.md, all.written.csv, all.written.json,
+      mine.tidy.csv, mine.tidy.jsonl, all.tidy.csv, all.tidy.jsonl, html.file],
   };
 }
 
