@@ -86,7 +86,8 @@ export function cellsOf(which: CellKind | 'both'): CellKind[] {
 export function genotypeDot(g: Genotype, which: CellKind | 'both' = 'both', name = 'genotype'): string {
   const cells = cellsOf(which);
   if (cells.length === 1) return cellDot(g[cells[0]], `${name} ${cells[0]}`);
-  const clusters = cells.flatMap((kind) => [
+  // With rankdir=LR, dot stacks clusters bottom-up: emit the reduction cell first so the normal cell is drawn on top.
+  const clusters = [...cells].reverse().flatMap((kind) => [
     `  subgraph ${quote(`cluster_${kind}`)} {`,
     `    label=${quote(`${kind} cell`)}; fontsize=22; color="gray80";`,
     ...cellStatements(g[kind], `${kind}:`, '    '),
