@@ -55,8 +55,8 @@ export function accuracySpec(points: AccuracyPoint[], title: string): Spec {
     data: { values: points },
     mark: { type: 'line', point: { filled: true, size: 70 } },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
-      y: { field: 'value', type: 'quantitative', title: 'validation accuracy %', scale: { zero: false } },
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+      y: { field: 'value', type: 'quantitative', title: 'validation accuracy %', scale: { zero: false }, axis: { format: '.1f' } },
       color: { field: 'net', type: 'nominal', title: 'net', scale: { domain: ['super-net', 'derived'] } },
       detail: { field: 'seed', type: 'nominal' },
       shape: { field: 'seed', type: 'nominal', title: 'seed' },
@@ -72,6 +72,26 @@ const round = (v: number, d = 4): number => Number(v.toFixed(d));
 /** The fields an α chart uses (the spec embeds its data; run keys are in the chart's title). */
 const slimAlpha = (points: AlphaPoint[]) =>
   points.map((p) => ({ cell: p.cell, epoch: p.epoch, edge: p.edge, edgeIndex: p.edgeIndex, op: p.op, weight: round(p.weight), tau: round(p.tau, 3) }));
+
+/** Accuracy at the end of search only (what the records hold): super-net and derived net per seed, joined by a rule
+ * whose length is the consistency gap. */
+export function accuracyEndSpec(points: AccuracyPoint[], title: string): Spec {
+  const values = points.map((p) => ({ seed: `seed ${p.seed}`, net: p.net, value: round(p.value, 2) }));
+  const y = { field: 'seed', type: 'nominal', title: null };
+  const x = { field: 'value', type: 'quantitative', title: 'validation accuracy % at the end of search', scale: { zero: false, padding: 20 }, axis: { format: '.1f' } };
+  return {
+    ...base, title, width: WIDTH - 60, height: { step: 34 },
+    data: { values },
+    layer: [
+      { mark: { type: 'line', color: '#bbb', strokeWidth: 3 }, encoding: { x, y, detail: { field: 'seed' } } },
+      {
+        mark: { type: 'point', filled: true, size: 110, opacity: 0.9 },
+        encoding: { x, y, color: { field: 'net', type: 'nominal', title: 'net', scale: { domain: ['super-net', 'derived'] } }, shape: { field: 'net', type: 'nominal', scale: { domain: ['super-net', 'derived'], range: ['circle', 'diamond'] } } },
+      },
+      { mark: { type: 'text', dy: -12, fontSize: 10 }, encoding: { x, y, text: { field: 'value', type: 'quantitative', format: '.1f' }, color: { field: 'net', type: 'nominal' } } },
+    ],
+  } as Spec;
+}
 
 /** Final α as a heatmap: edges × ops, one panel per cell type. */
 export function alphaHeatmapSpec(points: AlphaPoint[], title: string): Spec {
@@ -246,7 +266,7 @@ export function trendSpec(points: TrendPoint[], changes: TrendChange[], decision
       data: { values: decisions }, mark: { type: 'point', shape: 'triangle-up', size: 120, filled: true, yOffset: -12 },
       encoding: {
         x, y: { field: 'median', type: 'quantitative' },
-        fill: { field: 'verdict', type: 'nominal', title: 'gate (vs previous commit)', scale: { domain: ['regression', 'improvement'], range: ['#d62728', '#2ca02c'] } },
+        fill: { field: 'verdict', type: 'nominal', title: 'gate vs previous', scale: { domain: ['regression', 'improvement'], range: ['#d62728', '#2ca02c'] } },
         tooltip: [{ field: 'commit' }, { field: 'verdict' }, { field: 'base' }, { field: 'ratio', format: '.3f' }, { field: 'pValue', format: '.3g' }],
       },
     });

@@ -12,7 +12,7 @@ import { listSuites, loadSuite, type Suite } from '../suites/suite.js';
 import { writeFileAtomicAsync } from '../../nas/util/fs.js';
 import { chartData, verdictRows, type ChartData, type VerdictRow } from './adapter.js';
 import {
-  accuracySpec, alphaEpochsSpec, alphaHeatmapSpec, costSpec, downsample, dstSpec, gapSpec, genotypeChangesSpec, lossSpec,
+  accuracyEndSpec, accuracySpec, alphaEpochsSpec, alphaHeatmapSpec, costSpec, downsample, dstSpec, gapSpec, genotypeChangesSpec, lossSpec,
   renderSvg, trendSpec, type Spec,
 } from './charts.js';
 import { cellSvgs, CELL_COLOURS } from './cell-drawing.js';
@@ -121,10 +121,10 @@ async function searchSections(page: Page, data: ChartData): Promise<void> {
         (d.bucket > 1 ? ` Each point is the mean of ${d.bucket} steps.` : ''));
     }
     if (acc.length > 0) {
-      await page.chart('accuracy', accuracySpec(acc, `${g.label}: validation accuracy`),
+      await page.chart('accuracy', (data.accuracyPerEpoch ? accuracySpec : accuracyEndSpec)(acc, `${g.label}: validation accuracy, super-net → derived`),
         data.accuracyPerEpoch
           ? 'Super-net and derived-net (inherited weights) validation accuracy per epoch, one line per seed.'
-          : 'Super-net and derived-net (inherited weights) validation accuracy at the end of search, per seed. The records hold these only at the end of search, so there is one point per seed, not a curve.');
+          : 'Super-net and derived-net (inherited weights) validation accuracy at the end of search, per seed; the grey bar is the consistency gap. The records hold these only at the end of search, so this is not a per-epoch curve.');
     }
     if (alpha.length > 0) {
       const lastEpoch = Math.max(...alpha.map((p) => p.epoch));
