@@ -13,7 +13,9 @@ import { tmpDir, writeFixtureHistory, writeFixtureResults } from './helpers/repo
 
 /** Where chromium may be: $CHROMIUM_PATH, then the Debian and other usual binaries. */
 export function findChromium(): string | undefined {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+  const names = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
+  const onPath = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).flatMap((d) => names.map((n) => path.join(d, n)));
+  const candidates = [process.env.CHROMIUM_PATH, ...names.map((n) => `/usr/bin/${n}`), ...onPath];
   return candidates.find((p): p is string => !!p && fs.existsSync(p));
 }
 

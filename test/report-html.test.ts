@@ -75,6 +75,8 @@ describe('report --html: charts, cell drawings, tidy data', function () {
     assert.equal(h.trendMeasures, 3);
     assert.ok(!/<(script|img|link|iframe)[^>]*\s(src|href)=["']?(https?:|\/\/)/i.test(h.html), 'no network references');
     assert.ok(!/<script(?![^>]*type="application\/json")/i.test(h.html), 'no executable script');
+    const ids = [...h.html.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'element ids are unique on the page');
     assert.match(h.html, /Verdict basis|verdict basis/);
     assert.match(h.html, /proxy suite: deviates/);
     // The cost scatter names the normalisation of our CPU cost and of the paper's GPU-days.

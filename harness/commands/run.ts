@@ -110,11 +110,15 @@ async function writeTablesAfterRun(resultsDir: string, loaded: LoadedForRun, sui
   if (!loaded.suite) return { text: '', files: [] };
   const mine = await reportCommand({ results: resultsDir, suite: suiteArg });
   const all = await reportCommand({ results: resultsDir });
-  const html = await writeHtmlReport({ results: resultsDir }); // <results>/tables/report.html, every suite
+  // <results>/tables/report.html, every suite; the tables above stand even when the page cannot be built.
+  const html = await writeHtmlReport({ results: resultsDir }).then((h) => [h.file], (err: Error) => {
+    process.stderr.write(`report.html: not written: ${err.message} (run \`report --html\`)\n`);
+    return [];
+  });
   return {
     text: renderConsole(all.report, mine.report.suites[0].name),
     files: [mine.written.md, mine.written.csv, mine.written.json, all.written.md, all.written.csv, all.written.json,
-      mine.tidy.csv, mine.tidy.jsonl, all.tidy.csv, all.tidy.jsonl, html.file],
+      mine.tidy.csv, mine.tidy.jsonl, all.tidy.csv, all.tidy.jsonl, ...html],
   };
 }
 

@@ -105,10 +105,15 @@ export async function drawGenotype(g: Genotype, opts: { cell?: CellKind | 'both'
   return format === 'svg' ? svg : svgToPng(svg);
 }
 
-/** One SVG per cell (what the HTML report inlines). */
+let drawingCount = 0;
+
+/** Graphviz numbers its ids graph0, node1, edge1 … in every SVG: prefix them so many drawings can share one page. */
+export function uniqueIds(svg: string, prefix: string): string {
+  return svg.replace(/ id="((?:graph|node|edge|clust)\d+)"/g, ` id="${prefix}-$1"`);
+}
+
+/** One SVG per cell (what the HTML report inlines), with ids unique on the page. */
 export async function cellSvgs(g: Genotype, name: string): Promise<Record<CellKind, string>> {
-  return {
-    normal: inlineSvg(await dotToSvg(cellDot(g.normal, `${name} normal`))),
-    reduce: inlineSvg(await dotToSvg(cellDot(g.reduce, `${name} reduce`))),
-  };
+  const svg = async (kind: CellKind) => uniqueIds(inlineSvg(await dotToSvg(cellDot(g[kind], `${name} ${kind}`))), `cell${++drawingCount}`);
+  return { normal: await svg('normal'), reduce: await svg('reduce') };
 }
