@@ -15,6 +15,8 @@ import * as judge from './commands/judge.js';
 import { EXIT_CODE_HELP, usageExit } from './commands/common.js';
 import { packageVersion } from '../nas/util/fs.js';
 import * as history from './commands/history.js';
+import * as historyExport from './commands/history-export.js';
+import * as draw from './commands/draw.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -25,7 +27,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addHelpText('after', `\n${EXIT_CODE_HELP}`)
     .exitOverride(usageExit);
-  for (const m of [arch, data, search, evaluate, run, report, check, suites, judge, bench, compare, history]) m.register(program);
+  for (const m of [arch, data, search, evaluate, run, report, check, suites, judge, bench, compare, history, historyExport, draw]) m.register(program);
   return program;
 }
 
