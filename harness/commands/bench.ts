@@ -8,7 +8,7 @@
 // a size that overflows the wasm heap).
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { BACKEND_NAMES, initBackend, type BackendChoice, type BackendInfo } from '../../nas/backend.js';
-import { METHODS } from '../../nas/config.js';
+import { METHOD_NAMES } from '../../methods/registry.js';
 import { WasmHeapError } from '../../nas/kernels/heap.js';
 import { writeJsonAtomic } from '../../nas/util/fs.js';
 import { collectEnv } from '../measure/env.js';
@@ -251,7 +251,7 @@ export function register(program: Command, io: BenchIO = defaultIO, deps: BenchD
         "The paper's search size is --layers 8 --channels 16 --batch 64.",
     );
   step
-    .addOption(new Option('--method <name>', 'search method').choices([...METHODS]).makeOptionMandatory())
+    .addOption(new Option('--method <name>', 'search method').choices([...METHOD_NAMES]).makeOptionMandatory())
   addStepSizeOptions(step)
     .option('--json', 'print the result as JSON')
     .option('--out <file>', 'also write the JSON to this file (atomically)')

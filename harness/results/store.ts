@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { RECORD_SCHEMA_VERSION, type Phase, type RunRecord } from './record.js';
-import { compileSchema, formatAjvErrors, parseJsonFile } from '../suites/suite.js';
+import { compileSchema, formatAjvErrors, parseJsonFile } from '../suites/json-schema.js';
 
 export const PHASES: readonly Phase[] = ['search', 'eval'];
 

@@ -3,7 +3,8 @@
 // The config schemas mirror SearchConfig / EvalConfig in nas/config.ts; the "full" forms check merged
 // configs (test/suite.test.ts validates every default and every suite's merged config against them, so a
 // field added to config.ts without a schema entry fails a test).
-import { DARTS_OPS, METHODS } from '../../nas/config.js';
+import { DARTS_OPS } from '../../nas/config.js';
+import { METHOD_NAMES } from '../../methods/registry.js';
 import { METRICS } from './targets.js';
 
 type Schema = Record<string, unknown>;
@@ -118,7 +119,7 @@ export function deepPartial(schema: Schema): Schema {
 
 /** A complete SearchConfig (after merge), method and seed included. */
 export const searchConfigSchema: Schema = obj({
-  method: { enum: [...METHODS] },
+  method: { enum: [...METHOD_NAMES] },
   seed: int(0),
   ...searchProperties(),
 });
@@ -165,7 +166,7 @@ export const targetSchema: Schema = obj(
 const methodRowSchema = obj(
   {
     id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
-    method: { enum: [...METHODS] },
+    method: { enum: [...METHOD_NAMES] },
     label: text,
     run: bool,
     search: searchOverridesSchema,
