@@ -1,5 +1,5 @@
 // Thin CLI: parses flags with commander and calls functions that the tests also call.
-// Each command lives in harness/commands/<name>.ts and exports register(program).
+// Each command lives in harness/commands/<name>.ts (harness/commands/README.md) and exports register(program).
 import { Command, CommanderError } from 'commander';
 import * as arch from './commands/arch.js';
 import * as data from './commands/data.js';
