@@ -1,6 +1,7 @@
 // The HTML report, the tidy data and the history export, from a generated results directory (no browser here:
 // test/report-browser.test.ts opens the page in chromium).
 import assert from 'node:assert/strict';
+import { parse as parseCsv } from 'csv-parse/sync';
 import fs from 'node:fs';
 import path from 'node:path';
 import { reportCommand } from '../harness/commands/report.js';
@@ -14,23 +15,6 @@ import {
 } from './helpers/report-fixture.js';
 
 const quiet = { out: () => {}, err: () => {} };
-
-/** RFC 4180 rows → objects keyed by the header. */
-function parseCsv(text: string): Array<Record<string, string>> {
-  const rows: string[][] = [];
-  let fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { fields.push(field); field = ''; } else if (c === '\n') { fields.push(field); rows.push(fields); fields = []; field = ''; } else if (c !== '\r') field += c;
-  }
-  const [header, ...body] = rows;
-  return body.map((cells) => Object.fromEntries(header.map((h, i) => [h, cells[i]])));
-}
 
 describe('report --html: charts, cell drawings, tidy data', function () {
   this.timeout(60000);
@@ -108,7 +92,7 @@ describe('report --html: charts, cell drawings, tidy data', function () {
   it('report writes the tidy data next to the tables: one row per run, every column, CSV and JSON Lines agree', async () => {
     const out = await reportCommand({ results: fx.dir, suite: 'smoke' });
     assert.equal(out.tidy.csv, path.join(fx.dir, 'tables', 'smoke.runs.csv'));
-    const rows = parseCsv(fs.readFileSync(out.tidy.csv, 'utf8'));
+    const rows = parseCsv(fs.readFileSync(out.tidy.csv, 'utf8'), { columns: true }) as Array<Record<string, string>>;
     assert.equal(rows.length, fx.records);
     assert.deepEqual(Object.keys(rows[0]), [...TIDY_COLUMNS]);
     const lines = fs.readFileSync(out.tidy.jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,30 +82,14 @@ function writeRecord(dir: string, r: RunRecord, rowId = r.row): void {
   writeFileSync(file, JSON.stringify(r, null, 2));
 }
 
-/** RFC 4180 reader, enough to read back what csv-stringify writes. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { fields.push(field); field = ''; } else if (c === '\n') { fields.push(field); rows.push(fields); fields = []; field = ''; } else if (c !== '\r') field += c;
-  }
-  if (field !== '' || fields.length > 0) { fields.push(field); rows.push(fields); }
-  return rows;
-}
-
+/** Read back what csv-stringify wrote (csv-parse refuses rows whose cell count differs from the header's). */
 function csvObjects(text: string): Array<Record<string, string>> {
-  const [header, ...body] = parseCsv(text);
-  assert.deepEqual(header, [...CSV_COLUMNS]);
-  return body.map((cells) => {
-    assert.equal(cells.length, header.length);
-    return Object.fromEntries(header.map((h, i) => [h, cells[i]]));
-  });
+  return parseCsv(text, {
+    columns: (header: string[]) => {
+      assert.deepEqual(header, [...CSV_COLUMNS]);
+      return header;
+    },
+  }) as Array<Record<string, string>>;
 }
 
 const dartsTarget = {
