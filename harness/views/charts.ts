@@ -1,11 +1,11 @@
 // Chart specs (Vega-Lite) for the HTML report, and their rendering to SVG with vega/vega-lite in Node, so the page
 // needs no script and no network. The harness writes specs only: every picture below is a Vega-Lite description
-// of rows from harness/report/adapter.ts; the page keeps each spec next to its SVG so a reader can re-plot it.
+// of rows from harness/views/points.ts (filled by adapter.ts); the page keeps each spec next to its SVG so a reader can re-plot it.
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type {
   AccuracyPoint, AlphaPoint, CostPoint, DstPoint, GapPoint, GenotypeChangePoint, LossPoint,
-} from './adapter.js';
+} from './points.js';
 import type { TrendPoint, TrendChange, TrendDecision } from './trends.js';
 
 export type Spec = TopLevelSpec;

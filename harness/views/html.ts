@@ -6,7 +6,7 @@
 // "application/json" class="vega-lite-spec">) so it can be re-plotted in the Vega editor.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { htmlReportFile } from '../results/layout.js';
+import { htmlReportFile, runsDir } from '../results/layout.js';
 import { readRecords, type RecordSet } from '../results/store.js';
 import { buildReport, statusText, type Report } from '../results/tables.js';
 import { listSuites, loadSuite, type Suite } from '../suites/suite.js';
@@ -248,7 +248,7 @@ export async function buildHtmlReport(opts: HtmlReportOptions = {}): Promise<Htm
   page.push(`<nav>${sections.map(([id, t]) => `<a href="#${id}">${t}</a>`).join('')}</nav>`);
 
   if (set.records.length === 0) {
-    page.push(`<section class="empty" id="empty"><b>No run records.</b> Nothing was found under <code>${esc(path.join(set.resultsDir, 'runs'))}</code>` +
+    page.push(`<section class="empty" id="empty"><b>No run records.</b> Nothing was found under <code>${esc(runsDir(set.resultsDir))}</code>` +
       `${report.problems.length ? ` that could be read (${report.problems.length} unreadable record file(s), listed below)` : ''}. ` +
       `Run a suite first, e.g. <code>npx entrannas-bench run smoke --out ${esc(set.resultsDir)}</code>, or point <code>--results</code> at a results directory. ` +
       'The tables below show what each suite would run and the paper\'s figures.</section>');

@@ -7,7 +7,8 @@ import { writeFileAtomicAsync } from '../../nas/util/fs.js';
 import { tidyFiles } from '../results/layout.js';
 import type { RecordSet } from '../results/store.js';
 import type { Report } from '../results/tables.js';
-import { TIDY_COLUMNS, tidyRuns, type TidyRun } from './adapter.js';
+import { tidyRuns } from './adapter.js';
+import { TIDY_COLUMNS, type TidyRun } from './points.js';
 
 export function tidyCsv(rows: TidyRun[]): string {
   return stringify(rows.map((r) => Object.fromEntries(TIDY_COLUMNS.map((c) => [c, r[c] === undefined ? '' : String(r[c])]))), {
