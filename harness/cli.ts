@@ -15,6 +15,9 @@ import * as judge from './commands/judge.js';
 import { EXIT_CODE_HELP, usageExit } from './commands/common.js';
 import { packageVersion } from '../nas/util/fs.js';
 import * as history from './commands/history.js';
+import * as task from './commands/task.js';
+import * as status from './commands/status.js';
+import * as merge from './commands/merge.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -25,7 +28,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addHelpText('after', `\n${EXIT_CODE_HELP}`)
     .exitOverride(usageExit);
-  for (const m of [arch, data, search, evaluate, run, report, check, suites, judge, bench, compare, history]) m.register(program);
+  for (const m of [arch, data, search, evaluate, run, report, check, suites, judge, bench, compare, history, task, status, merge]) m.register(program);
   return program;
 }
 
