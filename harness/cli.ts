@@ -18,6 +18,8 @@ import * as history from './commands/history.js';
 import * as task from './commands/task.js';
 import * as status from './commands/status.js';
 import * as merge from './commands/merge.js';
+import * as historyExport from './commands/history-export.js';
+import * as draw from './commands/draw.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -28,7 +30,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addHelpText('after', `\n${EXIT_CODE_HELP}`)
     .exitOverride(usageExit);
-  for (const m of [arch, data, search, evaluate, run, report, check, suites, judge, bench, compare, history, task, status, merge]) m.register(program);
+  for (const m of [arch, data, search, evaluate, run, report, check, suites, judge, bench, compare, history, task, status, merge, historyExport, draw]) m.register(program);
   return program;
 }
 

@@ -1,8 +1,10 @@
 // `report`: tables from the run records (harness/results), printed in one format and written in all three.
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { render, writeTables, type TableFormat } from '../results/render.js';
-import { collectReport, type Report } from '../results/tables.js';
+import { render, type TableFormat } from '../results/render.js';
+import type { Report } from '../results/tables.js';
+import { writeOutputs } from '../views/outputs.js';
+import { writeHtmlReport } from '../views/html.js';
 import { EXIT, act, processIO, subcommand, type CommandIO } from './common.js';
 
 export interface ReportOptions {
@@ -21,14 +23,15 @@ export interface ReportOutcome {
   output: string;
   /** The three files written under <results>/tables/. */
   written: Record<TableFormat, string>;
+  /** The tidy data (one row per run) written next to them: <base>.runs.csv and <base>.runs.jsonl. */
+  tidy: { csv: string; jsonl: string; rows: number };
 }
 
 /** Build the tables, write md/csv/json under <results>/tables/ (all.* or <suite>.*), return the chosen format. */
 export async function reportCommand(opts: ReportOptions = {}): Promise<ReportOutcome> {
   const dir = path.resolve(opts.results ?? 'results');
-  const report = collectReport(dir, opts.suite, opts.generatedAt);
-  const written = await writeTables(report, dir, opts.suite === undefined ? undefined : report.suites[0].name);
-  return { report, output: render(report, opts.format ?? 'md'), written };
+  const { report, written, tidy } = await writeOutputs(dir, opts.suite, opts.generatedAt);
+  return { report, output: render(report, opts.format ?? 'md'), written, tidy };
 }
 
 export function register(program: Command, io: CommandIO = processIO): void {
@@ -37,11 +40,19 @@ export function register(program: Command, io: CommandIO = processIO): void {
     .option('--results <dir>', 'results directory', 'results')
     .option('--suite <name>', 'one suite (built-in name or suite file); default: every built-in suite')
     .addOption(new Option('--format <format>', 'format to print').choices(['md', 'csv', 'json']).default('md'))
-    .action(async function (this: Command, opts: { results: string; suite?: string; format: TableFormat }) {
+    .option('--html', 'also write the HTML report (charts, cell drawings, trends; one self-contained file) and print its path instead of the table')
+    .option('--out <file>', 'with --html: the HTML file (default <results>/tables/report.html)')
+    .option('--history <dir>', 'with --html: history directory for the trend charts (default <results>/history when it exists)')
+    .action(async function (this: Command, opts: { results: string; suite?: string; format: TableFormat; html?: boolean; out?: string; history?: string }) {
       await act(this, io, async () => {
         const out = await reportCommand(opts);
-        io.out(out.output.endsWith('\n') ? out.output : `${out.output}\n`);
-        io.err(`wrote ${out.written.md}, ${out.written.csv}, ${out.written.json}\n`);
+        if (!opts.html) io.out(out.output.endsWith('\n') ? out.output : `${out.output}\n`);
+        io.err(`wrote ${out.written.md}, ${out.written.csv}, ${out.written.json}, ${out.tidy.csv}, ${out.tidy.jsonl}\n`);
+        if (opts.html) {
+          const h = await writeHtmlReport({ results: opts.results, suite: opts.suite, out: opts.out, history: opts.history });
+          io.out(`${h.file}\n`);
+          io.err(`wrote ${h.file} (${(h.bytes / 1024).toFixed(0)} KiB, ${h.charts} charts, ${h.drawings} cell drawings${h.trendMeasures ? `, ${h.trendMeasures} trend charts` : ''}, ${(h.ms / 1000).toFixed(1)} s)\n`);
+        }
         return { exitCode: EXIT.ok };
       });
     });

@@ -9,8 +9,9 @@ import { prepareResultsDir } from '../run/prepare.js';
 import { createReporter } from '../run/progress.js';
 import { runPlan, type RunSummary } from '../run/runner.js';
 import { runLabel, suiteRunsDir } from '../results/layout.js';
-import { renderConsole, writeTables } from '../results/render.js';
-import { collectReport } from '../results/tables.js';
+import { renderConsole } from '../results/render.js';
+import { writeHtmlReport } from '../views/html.js';
+import { outputFiles, writeOutputs } from '../views/outputs.js';
 import { EXIT, InputError, act, subcommand, type CommandIO } from './common.js';
 import { intOption, parseMethods, parseSeeds, parseTimeout } from './flags.js';
 import { bookPerGpu, formatBooking } from '../run/executors/gpus.js';
@@ -46,14 +47,14 @@ export interface RunCommandDeps {
  */
 async function writeTablesAfterRun(resultsDir: string, loaded: LoadedForRun, suiteArg: string): Promise<{ text: string; files: string[] }> {
   if (!loaded.suite) return { text: '', files: [] };
-  const mine = collectReport(resultsDir, suiteArg);
-  const mineFiles = await writeTables(mine, resultsDir, mine.suites[0].name);
-  const all = collectReport(resultsDir);
-  const allFiles = await writeTables(all, resultsDir, undefined);
-  return {
-    text: renderConsole(all, mine.suites[0].name),
-    files: [mineFiles.md, mineFiles.csv, mineFiles.json, allFiles.md, allFiles.csv, allFiles.json],
-  };
+  const mine = await writeOutputs(resultsDir, suiteArg);
+  const all = await writeOutputs(resultsDir);
+  // <results>/tables/report.html, every suite; the tables above stand even when the page cannot be built.
+  const html = await writeHtmlReport({ results: resultsDir }).then((h) => [h.file], (err: Error) => {
+    process.stderr.write(`report.html: not written: ${err.message} (run \`report --html\`)\n`);
+    return [];
+  });
+  return { text: renderConsole(all.report, mine.report.suites[0].name), files: [...outputFiles(mine), ...outputFiles(all), ...html] };
 }
 
 function fmtNum(x: number | undefined, digits: number): string {

@@ -11,7 +11,7 @@ import { readJsonIfExists, writeJsonAtomic } from '../../nas/util/fs.js';
 import type { BackendChoice } from '../../nas/backend.js';
 import type { RunKey } from '../results/record.js';
 import { planFile, runLabel } from '../results/layout.js';
-import { configHash } from './config-hash.js';
+import { configHash } from '../results/provenance.js';
 import type { PhaseSpec } from './phase-types.js';
 
 export const PLAN_FORMAT = 'entrannas-bench/plan@1';

@@ -21,7 +21,7 @@ import type { MeasureSnapshot } from '../measure/meter.js';
 import type { Phase, RunRecord, RunStatus } from '../results/record.js';
 import { runLabel, runPaths, type RunPaths } from '../results/layout.js';
 import { readRecord } from '../results/store.js';
-import { canonicalJson } from './config-hash.js';
+import { canonicalJson } from '../results/provenance.js';
 import { childArgs, decodeChildMessage, runnerRecord, type ChildMessage } from './child-protocol.js';
 import type { PhaseSpec, Progress } from './phase-types.js';
 import { silentReporter, type ProgressReporter } from './progress.js';

@@ -158,8 +158,9 @@ export const targetSchema: Schema = obj(
     hardware: text,
     verdict: bool,
     note: text,
+    indicative: text,
   },
-  ['sd', 'n', 'verdict', 'note'],
+  ['sd', 'n', 'verdict', 'note', 'indicative'],
 );
 
 const methodRowSchema = obj(
@@ -180,6 +181,7 @@ const methodRowSchema = obj(
 export const suiteSchema: Schema = obj(
   {
     schemaVersion: { const: 1 },
+    version: { type: 'integer', minimum: 1, description: 'protocol version: bump it when the protocol changes in a way no configuration field shows; records of another version are stale' },
     name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
     description: text,
     kind: { enum: ['paper', 'proxy'] },
@@ -199,5 +201,5 @@ export const suiteSchema: Schema = obj(
       ],
     },
   },
-  ['search', 'eval', 'notes'],
+  ['version', 'search', 'eval', 'notes'],
 );

@@ -46,6 +46,8 @@ export interface SuiteCost {
 
 export interface Suite {
   schemaVersion: 1;
+  /** Protocol version (default 1): records of another version are stale. */
+  version?: number;
   name: string;
   description: string;
   kind: SuiteKind;

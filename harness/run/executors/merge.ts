@@ -15,7 +15,7 @@ import { writeFileAtomicSync } from '../../../nas/util/fs.js';
 import type { RunRecord } from '../../results/record.js';
 import { planFile, recordFiles, runLabel, runPaths } from '../../results/layout.js';
 import { readRecord } from '../../results/store.js';
-import { canonicalJson } from '../config-hash.js';
+import { canonicalJson } from '../../results/provenance.js';
 import { planDifferences, readPlan } from '../plan-file.js';
 import { isFinished } from '../runner.js';
 

@@ -99,7 +99,7 @@ export function arrayScript(plan: PlanFile, resultsDir: string, kind: Exclude<Sl
         ? '# Evals whose search finished earlier: no dependency.'
         : '# Array task k runs plan run INDICES[k]; `status --results` shows where each run stands.',
     '# Array position → plan run:',
-    ...runs.map((r, k) => `#   ${String(k).padStart(3)} → run ${String(r.index).padStart(3)}  ${runLabel(r)}  ${r.configHash.slice(0, 19)}`),
+    ...runs.map((r, k) => `#   ${String(k).padStart(3)} → run ${String(r.index).padStart(3)}  ${runLabel(r)}  ${`sha256:${r.configHash.slice(0, 12)}`}`),
     ...directives(o, jobName(plan.suite, kind), path.join(logs, '%x-%A_%a.out'), [array, ...(limit ? [`--time=${slurmTime(limit)}`] : [])], true),
     'set -u',
     `node ${quote(binPath())} task --plan ${quote(planFile(resultsDir))} --indices ${indices} --position "$SLURM_ARRAY_TASK_ID"`,
