@@ -114,8 +114,11 @@ export function mergeResults(sources: string[], into: string): MergeSummary {
       summary.same.push(label);
       continue;
     }
-    const src = runPaths(w.dir, key);
-    if (fs.existsSync(src.outDir)) fs.cpSync(src.outDir, dst.outDir, { recursive: true, force: true });
+    // the artifacts of every copy of the winning record (one machine may have synced the record but not its files)
+    for (const copy of byRun.get(label)!.filter((c) => c.canonical === w.canonical && c.dir !== target)) {
+      const src = runPaths(copy.dir, key);
+      if (fs.existsSync(src.outDir)) fs.cpSync(src.outDir, dst.outDir, { recursive: true, force: true });
+    }
     fs.mkdirSync(path.dirname(dst.record), { recursive: true });
     writeFileAtomicSync(dst.record, w.text);
     summary.copied.push(label);
