@@ -8,8 +8,6 @@ import { freezePlan, planDifferences, readPlan, tablesSuiteFor, writePlan, type 
 import { planRuns, type LoadedForRun } from '../run/plan.js';
 import { prepareResultsDir } from '../run/prepare.js';
 import { parseGpuList } from '../run/executors/gpus.js';
-import { submitK8s } from '../run/executors/k8s.js';
-import { submitSlurm } from '../run/executors/slurm.js';
 import { EXIT, InputError } from './common.js';
 import { intOption } from './flags.js';
 import type { RunCommandDeps, RunCommandOptions } from './run.js';
@@ -108,9 +106,12 @@ export async function submitCommand(suiteArg: string, loaded: LoadedForRun, o: R
     say(`plan: ${file} (${plan.runs.length} runs; \`task --plan ${file} --index I\` runs run I)`);
     return EXIT.ok;
   }
+  // the executors load only when used: every command start (each run's child too) pays for what cli.ts imports
   if (executor === 'slurm') {
+    const { submitSlurm } = await import('../run/executors/slurm.js');
     await submitSlurm(plan, resultsDir, { partition: o.partition, gres: o.gres, account: o.account, sbatchArgs: o.sbatchArg, maxParallel: o.maxParallel, dryRun: o.dryRun }, say);
   } else {
+    const { submitK8s } = await import('../run/executors/k8s.js');
     await submitK8s(plan, resultsDir, { image: o.image!, pvc: o.pvc!, gpusPerPod: o.gpusPerPod, maxParallel: o.maxParallel, dryRun: o.dryRun }, say);
   }
   say(`status: entrannas-bench status --results ${resultsDir}`);
