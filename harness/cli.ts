@@ -15,6 +15,9 @@ import * as judge from './commands/judge.js';
 import { EXIT_CODE_HELP, usageExit } from './commands/common.js';
 import { packageVersion } from '../nas/util/fs.js';
 import * as history from './commands/history.js';
+import * as task from './commands/task.js';
+import * as status from './commands/status.js';
+import * as merge from './commands/merge.js';
 import * as historyExport from './commands/history-export.js';
 import * as draw from './commands/draw.js';
 
@@ -27,7 +30,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .addHelpText('after', `\n${EXIT_CODE_HELP}`)
     .exitOverride(usageExit);
-  for (const m of [arch, data, search, evaluate, run, report, check, suites, judge, bench, compare, history, historyExport, draw]) m.register(program);
+  for (const m of [arch, data, search, evaluate, run, report, check, suites, judge, bench, compare, history, task, status, merge, historyExport, draw]) m.register(program);
   return program;
 }
 

@@ -12,13 +12,15 @@ import { runLabel, suiteRunsDir } from '../results/layout.js';
 import { renderConsole } from '../results/render.js';
 import { writeHtmlReport } from '../views/html.js';
 import { outputFiles, writeOutputs } from '../views/outputs.js';
-import { EXIT, act, subcommand, type CommandIO } from './common.js';
+import { EXIT, InputError, act, subcommand, type CommandIO } from './common.js';
 import { intOption, parseMethods, parseSeeds, parseTimeout } from './flags.js';
+import { bookPerGpu, formatBooking } from '../run/executors/gpus.js';
+import { addExecutorOptions, isSubmission, localConcurrency, submitCommand, type ExecutorOptions } from './run-executors.js';
 
 /** 128 + SIGINT, the shell's code for a run stopped by ^C (rerun with --resume). */
 const INTERRUPTED = 130;
 
-export interface RunCommandOptions {
+export interface RunCommandOptions extends ExecutorOptions {
   seeds?: number[];
   methods?: string[];
   backend: BackendChoice;
@@ -28,6 +30,8 @@ export interface RunCommandOptions {
   concurrency: number;
   timeout?: number;
   microBatch?: number;
+  /** --concurrency was given on the command line (with --gpus the default is one child per GPU). */
+  concurrencyGiven?: boolean;
 }
 
 export interface RunCommandDeps {
@@ -71,6 +75,9 @@ export function formatSummary(suite: string, resultsDir: string, s: RunSummary):
     const err = r.record?.error ? `  ${r.record.error}` : '';
     lines.push(`  ${status.padEnd(8)} ${runLabel(r.spec).padEnd(40)} ${cost}${err}`);
   }
+  for (const b of formatBooking(bookPerGpu(s.results.filter((r) => r.action === 'ran').flatMap((r) => (r.record ? [r.record] : []))))) {
+    lines.push(`  ${b}`);
+  }
   for (const w of s.warnings) lines.push(`warning: ${w}`);
   lines.push(`records: ${suiteRunsDir(resultsDir, suite)}`);
   return lines.join('\n');
@@ -79,6 +86,8 @@ export function formatSummary(suite: string, resultsDir: string, s: RunSummary):
 /** The `run` command's body; resolves to the exit code (0 all ok/diverged, 1 some failed/timeout, 130 interrupted). */
 export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: RunCommandDeps): Promise<number> {
   const loaded = await deps.loadSuite(suiteArg);
+  if (isSubmission(o)) return submitCommand(suiteArg, loaded, o, deps);
+  const concurrency = localConcurrency(o, Boolean(o.concurrencyGiven));
   const suite = loaded.runnable;
   const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, timeoutSeconds: o.timeout, microBatch: o.microBatch });
   const resultsDir = path.resolve(o.out);
@@ -93,7 +102,8 @@ export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: R
       summary = await runPlan(specs, {
         resultsDir,
         resume: o.resume,
-        concurrency: o.concurrency,
+        concurrency,
+        gpus: o.gpus,
         reporter,
         handleSignals: deps.handleSignals,
       });
@@ -118,7 +128,8 @@ export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: R
 const defaultDeps: RunCommandDeps = { loadSuite: loadSuiteForRun, stdout: process.stdout, handleSignals: true };
 
 export function register(program: Command, deps: RunCommandDeps = defaultDeps): void {
-  subcommand(program, 'run')
+  const run = subcommand(program, 'run');
+  run
     .description(
       'Run a suite: every (row, seed) search then eval, each phase in its own child process, then write tables. ' +
         'Records go to <out>/runs/<suite>/<row>/seed-<n>/<phase>.json. If <out> already holds runs of the suite, ' +
@@ -135,8 +146,10 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
     .option('--concurrency <n>', 'child processes at once (one phase per device)', intOption('--concurrency', 1), 1)
     .option('--timeout <seconds>', 'timeout per phase, overriding the suite (0 = none)', parseTimeout)
     .option('--micro-batch <n>', 'search in micro-batches of n with gradient accumulation when a batch does not fit ' +
-      '(the wasm heap is 4 GiB); recorded as a deviation, so rows become proxy', intOption('--micro-batch', 1))
+      '(the wasm heap is 4 GiB); recorded as a deviation, so rows become proxy', intOption('--micro-batch', 1));
+  addExecutorOptions(run)
     .action(async function (this: Command, suiteArg: string, opts: RunCommandOptions) {
+      opts.concurrencyGiven = this.getOptionValueSource('concurrency') === 'cli';
       if (opts.resume && opts.fresh) this.error('error: --resume and --fresh exclude each other: pick one');
       // Errors go where commander writes its own (tests capture them there), without the usage text.
       const writeErr = this.configureOutput().writeErr ?? ((s: string) => process.stderr.write(s));
@@ -145,6 +158,7 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
         try {
           return { exitCode: await runCommand(suiteArg, opts, deps) };
         } catch (err) {
+          if (err instanceof InputError) throw err;
           // Anything the run throws (a suite that does not load, a busy or non-empty results directory) exits 1.
           io.err(`error: ${err instanceof Error ? err.message : String(err)}\n`);
           return { exitCode: EXIT.failed };

@@ -80,5 +80,6 @@ export function collectEnv(backend: BackendFacts | { requested: string }): EnvPr
     ...(gpu !== undefined ? { gpuModel: gpu } : {}),
     platform: `${process.platform}-${process.arch} ${os.release()}`,
     ...(facts ? { kernelPath: kernelPath() } : {}),
+    ...(process.env.CUDA_VISIBLE_DEVICES !== undefined ? { cudaVisibleDevices: process.env.CUDA_VISIBLE_DEVICES } : {}),
   };
 }

@@ -7,6 +7,8 @@
 //   <results>/runs/<suite>/.lock                            pid of the runner that holds the suite
 //   <results>/archive/<suite>-<time>/                       what `run --fresh` moved aside (nothing is deleted)
 //   <results>/tables/<all|suite>.{md,csv,json}              the tables
+//   <results>/plan.json                                     the frozen plan (`run --plan-only`, cluster executors)
+//   <results>/slurm/, <results>/k8s/                        sbatch scripts and logs, Job manifests
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Phase, RunKey } from './record.js';
@@ -26,6 +28,16 @@ export function suiteRunsDir(resultsDir: string, suite: string): string {
 
 export function lockFile(resultsDir: string, suite: string): string {
   return path.join(suiteRunsDir(resultsDir, suite), '.lock');
+}
+
+/** The frozen plan of the suite this results directory runs (harness/run/plan-file.ts). */
+export function planFile(resultsDir: string): string {
+  return path.join(resultsDir, 'plan.json');
+}
+
+/** Where a cluster executor writes its scripts, manifests and logs ("slurm", "k8s"). */
+export function executorDir(resultsDir: string, executor: 'slurm' | 'k8s'): string {
+  return path.join(resultsDir, executor);
 }
 
 export function archiveRoot(resultsDir: string): string {

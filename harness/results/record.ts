@@ -58,6 +58,8 @@ export interface EnvProvenance {
   cpuModel: string;
   gpuModel?: string;
   platform: string;
+  /** CUDA_VISIBLE_DEVICES of the process that ran the phase (`run --gpus`, Slurm's --gres): which GPU ran it. */
+  cudaVisibleDevices?: string;
   /** 'nas' (our kernels: wasm, cpu) or 'stock' (stock tfjs ops: native backends, or NAS_KERNEL_PATH=stock). */
   kernelPath?: string;
 }

@@ -48,6 +48,8 @@ export interface RunnerRecordInput {
   finishedAt: string;
   /** The child's environment, when it got as far as reporting it. */
   env?: EnvProvenance;
+  /** CUDA_VISIBLE_DEVICES the runner gave the child. */
+  gpu?: string;
   deviceClass?: string;
   /** The child's last measurement report. */
   snapshot?: MeasureSnapshot;
@@ -61,7 +63,7 @@ export function runnerRecord(r: RunnerRecordInput): RunRecord {
     error: r.error,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
-    env: r.env ?? collectEnv({ requested: r.spec.backend }),
+    env: { ...(r.env ?? collectEnv({ requested: r.spec.backend })), ...(r.gpu !== undefined ? { cudaVisibleDevices: r.gpu } : {}) },
     // CPU, RSS and tensor figures are the child's last report (lower bounds); wall time is the runner's clock.
     measures: r.snapshot && r.deviceClass
       ? toMeasures({ ...r.snapshot, wallSeconds: r.wallSeconds ?? r.snapshot.wallSeconds }, r.deviceClass)

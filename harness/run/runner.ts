@@ -21,6 +21,7 @@ import type { MeasureSnapshot } from '../measure/meter.js';
 import type { Phase, RunRecord, RunStatus } from '../results/record.js';
 import { runLabel, runPaths, type RunPaths } from '../results/layout.js';
 import { readRecord } from '../results/store.js';
+import { canonicalJson } from '../results/provenance.js';
 import { childArgs, decodeChildMessage, runnerRecord, type ChildMessage } from './child-protocol.js';
 import type { PhaseSpec, Progress } from './phase-types.js';
 import { silentReporter, type ProgressReporter } from './progress.js';
@@ -31,14 +32,6 @@ export function isFinished(r: RunRecord | undefined): boolean {
   return r !== undefined && FINISHED.includes(r.status);
 }
 
-/** Stable JSON (sorted keys) to compare configs. */
-function canonical(x: unknown): string {
-  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
-  if (x !== null && typeof x === 'object') {
-    return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonical((x as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(x) ?? 'null';
-}
 
 export interface RunnerOptions {
   resultsDir: string;
@@ -51,6 +44,16 @@ export interface RunnerOptions {
   killGraceMs?: number;
   /** Install SIGINT/SIGTERM handlers that stop the children (the CLI does; tests do not). */
   handleSignals?: boolean;
+  /**
+   * Run only these runs (runLabel); the other specs are dependencies, read as their records stand and never run
+   * (`task --index`: one run of a frozen plan, its search run elsewhere).
+   */
+  only?: ReadonlySet<string>;
+  /**
+   * Devices for the children (`run --gpus 0,1`): each running child gets one to itself as CUDA_VISIBLE_DEVICES,
+   * so at most gpus.length run at once.
+   */
+  gpus?: readonly string[];
   onChildStart?(spec: PhaseSpec, pid: number): void;
   onProgress?(spec: PhaseSpec, p: Progress, pid: number): void;
 }
@@ -72,6 +75,17 @@ export interface RunSummary {
   interrupted: boolean;
   /** Finished records whose config differs from the plan's (kept anyway; --fresh to redo). */
   warnings: string[];
+}
+
+/** Free devices; take() is only called under the limit, so one is always free. */
+function devicePool(ids: readonly string[] | undefined): { size: number; take(): string; give(id: string): void } | undefined {
+  if (!ids || ids.length === 0) return undefined;
+  const free = [...ids];
+  return {
+    size: ids.length,
+    take: () => free.shift()!,
+    give: (id) => void free.push(id),
+  };
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -96,7 +110,8 @@ async function moveAside(recordPath: string, existing: RunRecord, previousDir: s
 /** Run the plan; resolves when every run has a record (or the runner was interrupted). */
 export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<RunSummary> {
   const reporter = opts.reporter ?? silentReporter();
-  const limit = pLimit(Math.max(1, opts.concurrency ?? 1));
+  const gpus = devicePool(opts.gpus);
+  const limit = pLimit(Math.min(gpus?.size ?? Infinity, Math.max(1, opts.concurrency ?? opts.gpus?.length ?? 1)));
   const grace = opts.killGraceMs ?? 5000;
   const active = new Map<number, { interrupt(reason: string): void }>();
   const results: RunResult[] = [];
@@ -118,8 +133,9 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
     const paths = runPaths(opts.resultsDir, spec);
     const label = runLabel(spec);
     const existing = readRecord(paths.record);
+    if (opts.only && !opts.only.has(label)) return { spec, recordPath: paths.record, record: existing, action: 'kept' };
     if (existing && isFinished(existing)) {
-      if (canonical(existing.config) !== canonical(spec.work.config)) {
+      if (canonicalJson(existing.config) !== canonicalJson(spec.work.config)) {
         warnings.push(`${label}: kept a finished record made with a different config (use --fresh to redo)`);
       }
       reporter.log(`[${label}] ${existing.status} (kept from ${existing.finishedAt})`);
@@ -134,7 +150,7 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
       const s = search.record;
       const now = new Date().toISOString();
       let why: string | undefined;
-      if (!s) why = 'search did not run (runner interrupted)';
+      if (!s) why = interruptedBy !== undefined ? 'search did not run (runner interrupted)' : 'search has no record: it has not run yet';
       else if (s.status !== 'ok') why = `search ${s.status}: ${s.error ?? 'no error message'}`;
       else if (!fs.existsSync(runPaths(opts.resultsDir, search.spec).genotype)) {
         why = `search failed: it finished but wrote no genotype at ${runPaths(opts.resultsDir, search.spec).genotype}`;
@@ -155,8 +171,17 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
 
   const runChild = async (spec: PhaseSpec, paths: RunPaths, label: string): Promise<RunRecord> => {
     const startedAt = new Date();
+    const gpu = gpus?.take();
+    try {
+      return await superviseChild(spec, paths, label, startedAt, gpu);
+    } finally {
+      if (gpu !== undefined) gpus?.give(gpu);
+    }
+  };
+
+  const superviseChild = async (spec: PhaseSpec, paths: RunPaths, label: string, startedAt: Date, gpu: string | undefined): Promise<RunRecord> => {
     const log = fs.createWriteStream(paths.log, { flags: 'a' });
-    log.write(`--- attempt ${startedAt.toISOString()}${opts.resume ? ' (resume)' : ''} ---\n`);
+    log.write(`--- attempt ${startedAt.toISOString()}${opts.resume ? ' (resume)' : ''}${gpu !== undefined ? ` on GPU ${gpu}` : ''} ---\n`);
     const sub = execa(process.execPath, childArgs(paths, opts.resume), {
       detached: true,
       cleanup: false,
@@ -165,7 +190,7 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
       stdin: 'ignore',
       stdout: 'pipe',
       stderr: 'pipe',
-      env: { FORCE_COLOR: '0' },
+      env: { FORCE_COLOR: '0', ...(gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : {}) },
     });
     const pid = sub.pid;
     let started: Extract<ChildMessage, { type: 'started' }> | undefined;
@@ -250,6 +275,7 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
         startedAt: startedAt.toISOString(),
         finishedAt: finishedAt.toISOString(),
         env: started?.env,
+        gpu,
         deviceClass: started?.deviceClass,
         snapshot,
         wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
