@@ -3,6 +3,7 @@
 //                         [--rounds n] [--backend B] [--list]
 //   entrannas-bench bench step --method M [--layers 5] [--channels 8] [--batch 16] [--image-size 32] [--steps 5]
 //                              [--warmup 2] [--micro-batch n] [--seed n] [--json] [--out FILE] [--backend B]
+//                              [--threads n]
 // The bench JSON is what `history record --bench FILE` reads, the step JSON what `history record --step` reads.
 // Exit codes (commands/common.ts EXIT): ok; failed on tensor leaks (the output is still written); usage for bad
 // flags and bad input (a filter that matches nothing, an engine config error, a size that overflows the wasm heap).
@@ -17,13 +18,13 @@ import { benchDefinitions, compileFilter, selectBenchmarks, type BenchDefinition
 import { formatBenchTable, leakProblems, runBench, type BenchReport } from '../perf/bench-runner.js';
 import { StepConfigError, formatStep, runStep, type StepDeps, type StepOptions, type StepReport } from '../perf/step.js';
 import { EXIT, InputError, act, processIO, subcommand, type CommandIO } from './common.js';
-import { addStepSizeOptions, backendOption, intOption } from './flags.js';
+import { addStepSizeOptions, backendOption, intOption, threadsOption } from './flags.js';
 
 export interface BenchDeps {
   /** Benchmarks to choose from (default: all of perf/benchmarks.ts). */
   definitions?: readonly BenchDefinition[];
   /** Backend initialisation (default nas/backend.ts initBackend). */
-  init?: (choice: BackendChoice) => Promise<BackendInfo>;
+  init?: (choice: BackendChoice, opts?: { threads?: number }) => Promise<BackendInfo>;
 }
 
 export interface BenchCommandOptions {
@@ -86,6 +87,7 @@ export interface StepCommandOptions extends StepOptions {
   json?: boolean;
   out?: string;
   backend?: BackendChoice;
+  threads?: number;
 }
 
 /** What `bench step` does. */
@@ -94,7 +96,7 @@ export async function stepCommand(
   io: CommandIO = processIO,
   deps: StepDeps & Pick<BenchDeps, 'init'> = {},
 ): Promise<{ exitCode: number; report: StepReport }> {
-  const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto');
+  const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto', { threads: opts.threads });
   const env = collectEnv(info);
   let report: StepReport;
   try {
@@ -197,6 +199,7 @@ export function register(program: Command, io: CommandIO = processIO, deps: Benc
     .option('--json', 'print the result as JSON')
     .option('--out <file>', 'also write the JSON to this file (atomically)')
     .addOption(backendOption())
+    .addOption(threadsOption())
     .action(async function (this: Command, opts: StepCommandOptions) {
       let flags: StepCommandOptions;
       try {

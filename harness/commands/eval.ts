@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .option('--lr <x>', 'learning rate', floatOption('--lr'))
     .action(async (o: SizeFlags & { genotype: string; auxiliary?: boolean; cutout?: number; dropPath?: number; lr?: number }) => {
       const cfg = evalConfigFromFlags(o);
-      const info = await initBackend(o.backend);
+      const info = await initBackend(o.backend, { threads: o.threads });
       console.error(describeBackend(info));
       const outDir = path.resolve(o.out);
       const ctx = consoleContext(outDir, Boolean(o.resume), `eval seed ${o.seed}`);

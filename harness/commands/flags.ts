@@ -1,6 +1,7 @@
 // Flag parsers shared by the commands: each error names the flag and the bad value.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { BACKEND_NAMES } from '../../nas/backend.js';
+import os from 'node:os';
+import { BACKEND_NAMES, parseThreads } from '../../nas/backend.js';
 
 export function intOption(flag: string, min = 0) {
   return (v: string): number => {
@@ -72,4 +73,21 @@ export function addStepSizeOptions(cmd: Command): Command {
     .option('--warmup <n>', 'warm-up steps (not measured)', intOption('--warmup', 0), 2)
     .option('--micro-batch <n>', 'split each batch into micro-batches with gradient accumulation (0 = off)', intOption('--micro-batch', 0))
     .option('--seed <n>', 'seed of the weights and data', intOption('--seed', 0), 0);
+}
+
+/**
+ * --threads: threads of the wasm backend (tfjs' threaded build plus our kernels on helper threads), default the core
+ * count divided by `share` (child processes running at once). Other backends ignore it.
+ */
+export function threadsOption(share = 1): Option {
+  const dflt = Math.max(1, Math.min(8, Math.floor(os.cpus().length / share)));
+  return new Option('--threads <n>', 'wasm backend threads (1 = the single-threaded build; results are bit-identical either way)')
+    .argParser((v: string) => {
+      try {
+        return parseThreads(v);
+      } catch (err) {
+        throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+      }
+    })
+    .default(dflt);
 }

@@ -6,7 +6,7 @@ import { initBackend, describeBackend, BACKEND_NAMES, type BackendChoice } from 
 import { METHODS, defaultSearchConfig, merge, type MethodName, type SearchConfig, type SearchOverrides } from '../../nas/config.js';
 import { runSearchPhase } from '../run/search-phase.js';
 import { createReporter } from '../run/progress.js';
-import { floatOption, intOption } from './flags.js';
+import { floatOption, intOption, threadsOption } from './flags.js';
 import type { PhaseContext } from '../run/phase-types.js';
 
 export interface SizeFlags {
@@ -22,6 +22,7 @@ export interface SizeFlags {
   testSubset?: number;
   stepsPerEpoch?: number;
   backend: BackendChoice;
+  threads?: number;
   out: string;
   resume?: boolean;
 }
@@ -75,6 +76,7 @@ export function addSizeFlags(cmd: Command): Command {
     .option('--subset <n>', 'use a seeded class-balanced subset of n training images', intOption('--subset', 1))
     .option('--steps-per-epoch <n>', 'cap optimisation steps per epoch (proxy runs)', intOption('--steps-per-epoch', 1))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))
+    .addOption(threadsOption())
     .option('--out <dir>', 'output directory', 'out')
     .option('--resume', 'continue from the checkpoint in --out');
 }
@@ -95,7 +97,7 @@ export function register(program: Command): void {
     .option('--micro-batch <n>', 'split each batch into micro-batches of n with gradient accumulation (memory; 0 = off)', intOption('--micro-batch'))
     .action(async (o: SizeFlags & Omit<SearchFlags, 'noSharing'> & { method: MethodName; sharing?: boolean }) => {
       const cfg = searchConfigFromFlags(o.method, { ...o, noSharing: o.sharing === false });
-      const info = await initBackend(o.backend);
+      const info = await initBackend(o.backend, { threads: o.threads });
       console.error(describeBackend(info));
       const outDir = path.resolve(o.out);
       const ctx = consoleContext(outDir, Boolean(o.resume), `search ${o.method} seed ${o.seed}`);

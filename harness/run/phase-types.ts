@@ -51,6 +51,8 @@ export interface PhaseSpec extends RunKey {
   work: PhaseWork;
   deviations: string[];
   backend: BackendChoice;
+  /** wasm backend threads (absent in specs written before threads existed: 1). */
+  threads?: number;
   timeoutSeconds: number;
 }
 

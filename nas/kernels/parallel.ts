@@ -85,6 +85,7 @@ export class KernelPool {
     if (fn === undefined) throw new Error(`nas kernels: no parallel kernel ${name}`);
     if (parts.length > this.threads) throw new Error(`nas kernels: ${parts.length} parts for ${this.threads} threads`);
     const used = this.helpers.slice(0, parts.length - 1);
+    splitCalls++;
     used.forEach((h, i) => {
       const args = parts[i + 1];
       if (args.length > MAX_ARGS) throw new Error(`nas kernels: ${name} has more than ${MAX_ARGS} arguments`);
@@ -128,6 +129,12 @@ export function splitRange(n: number, parts: number, align = 1): Array<[number, 
     if (hi > lo) out.push([lo, hi]);
   }
   return out;
+}
+
+let splitCalls = 0;
+/** Kernel calls split over threads so far in this process (tests check that splitting really happened). */
+export function splitCallCount(): number {
+  return splitCalls;
 }
 
 let configured = 1;

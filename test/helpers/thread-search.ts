@@ -6,6 +6,7 @@ import { defaultSearchConfig, merge, type MethodName } from '../../nas/config.js
 import { loadDataset, searchSplits } from '../../nas/data/index.js';
 import { createSearch } from '../../methods/registry.js';
 import { runSearch } from '../../nas/train.js';
+import { splitCallCount } from '../../nas/kernels/parallel.js';
 
 const threads = Number(process.argv[2]);
 const method = process.argv[3] as MethodName;
@@ -21,5 +22,5 @@ const m = createSearch(cfg, { numClasses: ds.numClasses, imageShape: ds.imageSha
 const out = await runSearch(m, { ...sp, augment: false });
 m.dispose();
 process.stdout.write(JSON.stringify({
-  threads: info.threads, status: out.status, lossTrace: out.lossTrace, archLossTrace: out.archLossTrace, genotype: out.genotype,
+  threads: info.threads, splitCalls: splitCallCount(), status: out.status, lossTrace: out.lossTrace, archLossTrace: out.archLossTrace, genotype: out.genotype,
 }) + '\n');
