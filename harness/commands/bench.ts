@@ -1,6 +1,6 @@
 // CLI: benchmarks.
 //   entrannas-bench bench [--filter <regex>] [--json] [--out FILE] [--time ms] [--iterations n] [--warmup n]
-//                         [--rounds n] [--backend B] [--list]
+//                         [--rounds n] [--backend B] [--threads n] [--list]
 //   entrannas-bench bench step --method M [--layers 5] [--channels 8] [--batch 16] [--image-size 32] [--steps 5]
 //                              [--warmup 2] [--micro-batch n] [--seed n] [--json] [--out FILE] [--backend B]
 //                              [--threads n]
@@ -43,6 +43,7 @@ export interface BenchCommandOptions {
   rounds?: number;
   maxSamples?: number;
   backend?: BackendChoice;
+  threads?: number;
   list?: boolean;
 }
 
@@ -63,7 +64,7 @@ export async function benchCommand(
     io.out(selected.map((d) => `${d.name}  ${d.description}`).join('\n') + '\n');
     return { exitCode: EXIT.ok };
   }
-  const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto');
+  const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto', { threads: opts.threads });
   const env = collectEnv(info);
   const total = selected.length;
   const report = await runBench({
@@ -196,7 +197,7 @@ function parseTime(v: string): number {
 }
 
 /** Flags that `bench` and `bench step` both define. */
-const SHARED_FLAGS = ['json', 'out', 'warmup', 'backend'] as const;
+const SHARED_FLAGS = ['json', 'out', 'warmup', 'backend', 'threads'] as const;
 
 /**
  * The step's flags. The root program does not use positional options, so commander hands every flag after
@@ -233,6 +234,7 @@ export function register(program: Command, io: CommandIO = processIO, deps: Benc
     .option('--rounds <n>', 'run everything n times (fresh setup each time) and pool the samples', intOption('--rounds', 1), 1)
     .option('--max-samples <n>', 'samples kept per benchmark, evenly spaced in run order (keeps history entries small)', intOption('--max-samples', 2), 100)
     .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--list', 'list the (filtered) benchmark names and exit')
     .action(async function (this: Command, opts: BenchCommandOptions) {
       await act(this, io, () => benchCommand(opts, io, deps));
