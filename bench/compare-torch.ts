@@ -2,7 +2,7 @@
 // torch (Debian: apt-get install python3-torch), found via --python, $PYTHON, /usr/bin/python3 or python3.
 //
 //   npm run bench:torch -- --methods darts-1st,entrannas,entrannas-dst [--layers 5 --channels 8 --batch 16
-//        --image-size 32 --micro-batch 0 --steps 5 --warmup 2 --repeats 1 --check --json]
+//        --image-size 32 --micro-batch 0 --steps 5 --warmup 2 --repeats 1 --threads <cores> --check --json]
 //
 // Per method and repeat, each engine runs in its own process (peak RSS is a process lifetime figure):
 //   ours:    node bin/entrannas-bench.js bench step --backend wasm --json ...   (harness/perf/step.ts runStep)
@@ -18,10 +18,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../nas/backend.js';
 import { createSearch } from '../methods/registry.js';
 import { searchBenchConfig } from '../harness/perf/benchmarks.js';
-import { addStepSizeOptions, intOption } from '../harness/commands/flags.js';
+import { addStepSizeOptions, intOption, threadsOption } from '../harness/commands/flags.js';
 import { Rng } from '../nas/rng.js';
 import { requireMedian } from '../nas/util/stats.js';
 import { packageRoot } from '../nas/util/fs.js';
+import { findTorchPython } from '../harness/perf/torch.js';
 import type { MethodName } from '../methods/registry.js';
 
 const ROOT = packageRoot();
@@ -30,7 +31,7 @@ interface Opts {
   methods: MethodName[];
   layers: number; channels: number; batch: number; imageSize: number; microBatch?: number;
   steps: number; warmup: number; repeats: number; seed: number;
-  check: boolean; json: boolean; python?: string;
+  check: boolean; json: boolean; python?: string; threads: number;
 }
 
 const TORCH_METHODS = ['darts-1st', 'entrannas', 'entrannas-dst'];
@@ -48,20 +49,12 @@ function parseArgs(argv: string[]): Opts {
     .option('--check', 'first compare loss and α gradients on one batch', false)
     .option('--json', 'print JSON', false)
     .option('--python <path>', 'python with torch (default $PYTHON, /usr/bin/python3, python3)')
+    .addOption(threadsOption().default(os.cpus().length))
     .exitOverride();
   addStepSizeOptions(cmd).parse(argv, { from: 'user' });
   const o = cmd.opts<Opts>();
   if ((o.microBatch ?? 0) > o.batch) throw new Error(`--micro-batch ${o.microBatch} is larger than --batch ${o.batch}`);
   return o;
-}
-
-function findPython(explicit?: string): string {
-  const candidates = [explicit, process.env.PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => !!c);
-  for (const c of candidates) {
-    const r = spawnSync(c, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (r.status === 0) return c;
-  }
-  throw new Error(`no python with torch among ${candidates.join(', ')} (apt-get install python3-torch, or --python)`);
 }
 
 /** Our initial weights, α, β (and optionally a batch with our loss and α gradients), for the PyTorch script. */
@@ -135,7 +128,7 @@ const med = (xs: number[]) => requireMedian(xs, 'compare-torch');
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const python = findPython(o.python);
+  const python = findTorchPython(o.python);
   const script = path.join(ROOT, 'bench', 'torch_supernet.py');
   const cli = path.join(ROOT, 'bin', 'entrannas-bench.js');
   if (!existsSync(script)) throw new Error(`missing ${script}`);
@@ -143,7 +136,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'compare-torch-'));
   const size = ['--layers', String(o.layers), '--channels', String(o.channels), '--batch', String(o.batch), '--image-size', String(o.imageSize)];
   if (o.microBatch) size.push('--micro-batch', String(o.microBatch));
-  const timing = ['--steps', String(o.steps), '--warmup', String(o.warmup), '--seed', String(o.seed)];
+  const timing = ['--steps', String(o.steps), '--warmup', String(o.warmup), '--seed', String(o.seed), '--threads', String(o.threads)];
   const load0 = os.loadavg();
   const rows: Row[] = [];
   try {
@@ -181,14 +174,14 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const config = { layers: o.layers, channels: o.channels, batch: o.batch, imageSize: o.imageSize, microBatch: o.microBatch, steps: o.steps, warmup: o.warmup, repeats: o.repeats };
+  const config = { threads: o.threads, layers: o.layers, channels: o.channels, batch: o.batch, imageSize: o.imageSize, microBatch: o.microBatch, steps: o.steps, warmup: o.warmup, repeats: o.repeats };
   const load = { start: load0, end: os.loadavg() };
   if (o.json) {
     console.log(JSON.stringify({ format: 'entrannas-bench/compare-torch@1', config, load, rows }, null, 2));
     return;
   }
   console.log(`${o.layers} cells, C=${o.channels}, batch ${o.batch}${o.microBatch ? ` (micro-batch ${o.microBatch})` : ''}, ${o.imageSize}×${o.imageSize}×3; step = α step + weight step; ` +
-    `median of ${o.steps}×${o.repeats} steps after ${o.warmup} warm-up; load ${load0[0].toFixed(2)} → ${load.end[0].toFixed(2)}`);
+    `median of ${o.steps}×${o.repeats} steps after ${o.warmup} warm-up; ${o.threads} thread(s) each; load ${load0[0].toFixed(2)} → ${load.end[0].toFixed(2)}`);
   const head = ['method', 'ours ms', 'torch ms', 'ratio', 'ours MiB', 'torch MiB', 'ratio'];
   const lines = rows.map((r) => [r.method, r.oursMs.toFixed(0), r.torchMs.toFixed(0), r.ratio.toFixed(2) + '×',
     r.oursRssMB.toFixed(0), r.torchRssMB.toFixed(0), r.rssRatio.toFixed(2) + '×']);

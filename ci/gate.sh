@@ -15,6 +15,7 @@
 #   GATE_TIME_MS=100         minimum sampling time per benchmark (bench --time)
 #   GATE_ITERATIONS=3        minimum samples per benchmark (bench --iterations)
 #   GATE_BACKEND=auto        tfjs backend (decides the machine class together with the CPU/GPU model)
+#   GATE_THREADS=1           wasm backend threads (part of the machine class; the committed references are x1)
 #   GATE_FILTER=             only benchmarks matching this regex (default: all)
 #   GATE_RETRIES=1           rerun the regressed benchmarks this many times (GATE_RETRY_TIME_MS=500 each) before
 #                            failing: a busy neighbour process must not fail a submission
@@ -40,7 +41,7 @@ else
   trap 'rm -rf "$work"' EXIT
 fi
 
-args=(bench --out "$work/bench.json" --time "${GATE_TIME_MS:-100}" --iterations "${GATE_ITERATIONS:-3}" --backend "${GATE_BACKEND:-auto}")
+args=(bench --out "$work/bench.json" --time "${GATE_TIME_MS:-100}" --iterations "${GATE_ITERATIONS:-3}" --backend "${GATE_BACKEND:-auto}" --threads "${GATE_THREADS:-1}")
 if [ -n "${GATE_FILTER:-}" ]; then args+=(--filter "$GATE_FILTER"); fi
 echo "gate: load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?') on $(nproc 2>/dev/null || echo '?') cores; ${cli[*]} ${args[*]}"
 set +e

@@ -29,6 +29,9 @@
 #                               shared CI VMs (a loaded 2-core box showed ±25% shifts between runs); 1.1–1.2 on a
 #                               dedicated runner
 #   NIGHTLY_CONCURRENCY=1       run --concurrency
+#   NIGHTLY_THREADS=<cores ÷ concurrency>   wasm backend threads of every run, benchmark and step (recorded in
+#                               each env and in the machine class, …-x<threads>-…, so 1- and 2-thread figures
+#                               are separate histories)
 #   NIGHTLY_BENCH_ARGS          extra bench flags, e.g. "--rounds 2" or "--filter ^search/"
 #   NIGHTLY_STEP_METHODS="entrannas entrannas-dst"   methods stepped at the paper's size ("" skips the stage)
 #   NIGHTLY_STEP_ARGS="--layers 8 --channels 16 --batch 64 --steps 5 --warmup 1"   their bench step flags
@@ -41,6 +44,7 @@ suite=${NIGHTLY_SUITE:-nightly-cpu}
 backend=${NIGHTLY_BACKEND:-auto}
 factor=${NIGHTLY_FACTOR:-1.5}
 concurrency=${NIGHTLY_CONCURRENCY:-1}
+threads=${NIGHTLY_THREADS:-$(( $(nproc) / concurrency > 0 ? $(nproc) / concurrency : 1 ))}
 sha=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 out=${NIGHTLY_OUT:-results/nightly/$(date -u +%Y%m%d)-$sha-$suite}
 if [ "$suite" = nightly-cpu ]; then history=${NIGHTLY_HISTORY:-results/history}; else history=${NIGHTLY_HISTORY:-results/history-$suite}; fi
@@ -69,12 +73,12 @@ if [ "${NIGHTLY_BUILD:-1}" != 0 ]; then
   if [ "$build_rc" -ne 0 ]; then echo "nightly: the build failed; stopping" | tee -a "$log"; exit 1; fi
 fi
 
-stage run "${cli[@]}" run "$suite" --out "$out" --resume --backend "$backend" --concurrency "$concurrency" || run_rc=$?
+stage run "${cli[@]}" run "$suite" --out "$out" --resume --backend "$backend" --threads "$threads" --concurrency "$concurrency" || run_rc=$?
 if [ "$run_rc" -eq 130 ]; then echo "nightly: interrupted; rerun the same command to resume" | tee -a "$log"; exit 130; fi
 
 stage tables "${cli[@]}" report --results "$out" --suite "$suite" || report_rc=$?
 
-bench_args=(bench --out "$out/bench.json" --backend "$backend")
+bench_args=(bench --out "$out/bench.json" --backend "$backend" --threads "$threads")
 # shellcheck disable=SC2206 # word splitting of the extra flags is intended
 if [ -n "${NIGHTLY_BENCH_ARGS:-}" ]; then bench_args+=(${NIGHTLY_BENCH_ARGS}); fi
 rm -f "$out/bench.json"
@@ -89,7 +93,7 @@ for m in "${step_methods[@]}"; do
   f="$out/step-$m.json"
   rm -f "$f"
   rc=0
-  stage "step-$m" "${cli[@]}" bench step --method "$m" "${step_args[@]}" --backend "$backend" --out "$f" || rc=$?
+  stage "step-$m" "${cli[@]}" bench step --method "$m" "${step_args[@]}" --backend "$backend" --threads "$threads" --out "$f" || rc=$?
   if [ "$rc" -eq 0 ] && [ -s "$f" ]; then step_files+=("$f"); else step_rc=1; fi
 done
 
@@ -126,7 +130,7 @@ if [ "$status" -eq 0 ] && [ -n "$entry_file" ]; then node ci/last-good.mjs --mar
 wall=$(( $(date +%s) - t_start ))
 {
   echo
-  echo "== nightly summary: suite $suite, backend $backend, commit ${commit:-$sha}"
+  echo "== nightly summary: suite $suite, backend $backend, $threads thread(s), commit ${commit:-$sha}"
   echo "machine class: ${class:-unknown}"
   echo "results:       $out  (tables: $out/tables/$suite.md)"
   echo "history entry: ${entry_file:-not written}"

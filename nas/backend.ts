@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import os from 'node:os';
 import { registerKernels } from './kernels/index.js';
+import { withWasmThreads } from './kernels/threads.js';
+import { setKernelThreads } from './kernels/parallel.js';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_NAMES)[number];
@@ -45,10 +47,32 @@ async function tryNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node
   }
 }
 
-async function initWasm(): Promise<void> {
+/** Threads of the wasm backend in this process (fixed by the first start: the module is initialised once). */
+let wasmThreads: number | undefined;
+
+/** The default thread count: $NAS_THREADS, else 1 (commands pass --threads, whose default is the core count). */
+export function defaultThreads(): number {
+  const env = process.env.NAS_THREADS;
+  return env ? parseThreads(env, 'NAS_THREADS') : 1;
+}
+
+export function parseThreads(s: string, what = '--threads'): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1 || n > 8) throw new Error(`${what} must be an integer from 1 to 8, got "${s}"`);
+  return n;
+}
+
+async function initWasm(threads: number): Promise<void> {
+  if (wasmThreads !== undefined && wasmThreads !== threads) {
+    throw new Error(`the wasm backend already runs with ${wasmThreads} thread(s) in this process; ` +
+      `the thread count is fixed when it starts (asked for ${threads})`);
+  }
   const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
   setWasmPaths(wasmDir + path.sep);
-  const ok = await tf.setBackend('wasm');
+  // our kernels split over the same threads; they need the threaded build's shared memory (threads > 1)
+  setKernelThreads(threads);
+  wasmThreads = threads;
+  const ok = await withWasmThreads(threads, () => tf.setBackend('wasm'));
   if (!ok) throw new Error('the wasm backend failed to initialise');
   // A full heap becomes a WasmHeapError naming the allocation, not a later "memory access out of bounds".
   guardWasmHeap((tf.backend() as unknown as { wasm: MallocModule }).wasm);
@@ -58,7 +82,8 @@ async function initWasm(): Promise<void> {
  * Initialise the requested backend and register our kernels for it.
  * `auto` tries tensorflow-gpu, then tensorflow, then wasm, and records why it skipped each.
  */
-export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+export async function initBackend(choice: BackendChoice = 'auto', opts: { threads?: number } = {}): Promise<BackendInfo> {
+  const wantThreads = opts.threads ?? defaultThreads();
   if (!isBackendChoice(choice)) {
     throw new Error(`unknown backend "${choice}": choose one of ${BACKEND_NAMES.join(', ')}`);
   }
@@ -90,11 +115,11 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
           'or use --backend wasm.',
       );
     } else {
-      await initWasm();
+      await initWasm(wantThreads);
       name = 'wasm';
     }
   } else if (choice === 'wasm') {
-    await initWasm();
+    await initWasm(wantThreads);
     name = 'wasm';
   } else {
     if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');

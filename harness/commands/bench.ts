@@ -1,8 +1,11 @@
 // CLI: benchmarks.
 //   entrannas-bench bench [--filter <regex>] [--json] [--out FILE] [--time ms] [--iterations n] [--warmup n]
-//                         [--rounds n] [--backend B] [--list]
+//                         [--rounds n] [--backend B] [--threads n] [--list]
 //   entrannas-bench bench step --method M [--layers 5] [--channels 8] [--batch 16] [--image-size 32] [--steps 5]
 //                              [--warmup 2] [--micro-batch n] [--seed n] [--json] [--out FILE] [--backend B]
+//                              [--threads n]
+//   entrannas-bench bench scaling [--quick] [--methods a,b] [--batches 8,16,32,64] [--channels-list 4,8,16]
+//                                 [--layers-list 5,8] [--torch] [--threads n] [--json] [--out FILE]
 // The bench JSON is what `history record --bench FILE` reads, the step JSON what `history record --step` reads.
 // Exit codes (commands/common.ts EXIT): ok; failed on tensor leaks (the output is still written); usage for bad
 // flags and bad input (a filter that matches nothing, an engine config error, a size that overflows the wasm heap).
@@ -11,19 +14,23 @@ import { initBackend, type BackendChoice, type BackendInfo } from '../../nas/bac
 import { WasmHeapError } from '../../nas/kernels/heap.js';
 import { writeJsonAtomic } from '../../nas/util/fs.js';
 import { METHOD_NAMES } from '../../methods/registry.js';
+import type { MethodName } from '../../methods/registry.js';
 import { collectEnv } from '../measure/env.js';
 import { machineClass } from '../measure/machine.js';
 import { benchDefinitions, compileFilter, selectBenchmarks, type BenchDefinition } from '../perf/benchmarks.js';
 import { formatBenchTable, leakProblems, runBench, type BenchReport } from '../perf/bench-runner.js';
 import { StepConfigError, formatStep, runStep, type StepDeps, type StepOptions, type StepReport } from '../perf/step.js';
+import { FULL_GRID, QUICK_GRID, formatScaling, runScaling, type ScalingGrid, type ScalingReport } from '../perf/scaling.js';
+import { processPointRunner } from '../perf/scaling-process.js';
+import os from 'node:os';
 import { EXIT, InputError, act, processIO, subcommand, type CommandIO } from './common.js';
-import { addStepSizeOptions, backendOption, intOption } from './flags.js';
+import { addStepSizeOptions, backendOption, intOption, threadsOption } from './flags.js';
 
 export interface BenchDeps {
   /** Benchmarks to choose from (default: all of perf/benchmarks.ts). */
   definitions?: readonly BenchDefinition[];
   /** Backend initialisation (default nas/backend.ts initBackend). */
-  init?: (choice: BackendChoice) => Promise<BackendInfo>;
+  init?: (choice: BackendChoice, opts?: { threads?: number }) => Promise<BackendInfo>;
 }
 
 export interface BenchCommandOptions {
@@ -36,6 +43,7 @@ export interface BenchCommandOptions {
   rounds?: number;
   maxSamples?: number;
   backend?: BackendChoice;
+  threads?: number;
   list?: boolean;
 }
 
@@ -56,7 +64,7 @@ export async function benchCommand(
     io.out(selected.map((d) => `${d.name}  ${d.description}`).join('\n') + '\n');
     return { exitCode: EXIT.ok };
   }
-  const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto');
+  const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto', { threads: opts.threads });
   const env = collectEnv(info);
   const total = selected.length;
   const report = await runBench({
@@ -86,6 +94,7 @@ export interface StepCommandOptions extends StepOptions {
   json?: boolean;
   out?: string;
   backend?: BackendChoice;
+  threads?: number;
 }
 
 /** What `bench step` does. */
@@ -94,7 +103,7 @@ export async function stepCommand(
   io: CommandIO = processIO,
   deps: StepDeps & Pick<BenchDeps, 'init'> = {},
 ): Promise<{ exitCode: number; report: StepReport }> {
-  const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto');
+  const info = await (deps.init ?? initBackend)(opts.backend ?? 'auto', { threads: opts.threads });
   const env = collectEnv(info);
   let report: StepReport;
   try {
@@ -127,6 +136,49 @@ export async function stepCommand(
   return { exitCode: EXIT.ok, report };
 }
 
+export interface ScalingCommandOptions {
+  quick?: boolean;
+  methods?: MethodName[];
+  batches?: number[];
+  channelsList?: number[];
+  layersList?: number[];
+  imageSize: number;
+  steps: number;
+  warmup: number;
+  threads: number;
+  torch?: boolean;
+  python?: string;
+  json?: boolean;
+  out?: string;
+}
+
+/** What `bench scaling` does: the grid (full, --quick, or the lists given), each point in its own process. */
+export async function scalingCommand(o: ScalingCommandOptions, io: CommandIO = processIO): Promise<{ exitCode: number; report: ScalingReport }> {
+  const base = o.quick ? QUICK_GRID : FULL_GRID;
+  const grid: ScalingGrid = {
+    methods: o.methods ?? base.methods, batches: o.batches ?? base.batches,
+    channels: o.channelsList ?? base.channels, layers: o.layersList ?? base.layers,
+  };
+  const opts = { imageSize: o.imageSize, steps: o.steps, warmup: o.warmup, threads: o.threads, torch: Boolean(o.torch) };
+  const report = runScaling(grid, opts, processPointRunner({ ...opts, python: o.python }), (l) => io.err(l + '\n'), () => os.loadavg());
+  if (o.out) await writeJsonAtomic(o.out, report);
+  io.out(o.json ? JSON.stringify(report, null, 2) + '\n' : formatScaling(report));
+  const ran = report.rows.filter((r) => !r.ours.error).length;
+  if (ran === 0) {
+    io.err('bench scaling: no grid point ran\n');
+    return { exitCode: EXIT.failed, report };
+  }
+  return { exitCode: EXIT.ok, report };
+}
+
+function intList(flag: string) {
+  return (v: string): number[] => {
+    const xs = v.split(',').map((x) => Number(x.trim()));
+    if (!xs.length || xs.some((x) => !Number.isInteger(x) || x < 1)) throw new InvalidArgumentError(`${flag} takes comma-separated positive integers, e.g. 8,16`);
+    return xs;
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 function parseFilter(v: string): string {
@@ -145,17 +197,17 @@ function parseTime(v: string): number {
 }
 
 /** Flags that `bench` and `bench step` both define. */
-const SHARED_FLAGS = ['json', 'out', 'warmup', 'backend'] as const;
+const SHARED_FLAGS = ['json', 'out', 'warmup', 'backend', 'threads'] as const;
 
 /**
  * The step's flags. The root program does not use positional options, so commander hands every flag after
  * `bench step` that `bench` also defines (--json, --out, --warmup, --backend) to `bench`: take those from the
  * parent when they were given on the command line, and refuse `bench`-only flags (--time, --filter, ...).
  */
-export function stepFlags(cmd: Command, own: StepCommandOptions): StepCommandOptions {
+export function stepFlags<T extends object>(cmd: Command, own: T): T {
   const parent = cmd.parent;
   if (!parent) return own;
-  const out: StepCommandOptions = { ...own };
+  const out: T = { ...own };
   const given = Object.keys(parent.opts()).filter((k) => parent.getOptionValueSource(k) === 'cli');
   const foreign = given.filter((k) => !(SHARED_FLAGS as readonly string[]).includes(k));
   if (foreign.length) {
@@ -182,6 +234,7 @@ export function register(program: Command, io: CommandIO = processIO, deps: Benc
     .option('--rounds <n>', 'run everything n times (fresh setup each time) and pool the samples', intOption('--rounds', 1), 1)
     .option('--max-samples <n>', 'samples kept per benchmark, evenly spaced in run order (keeps history entries small)', intOption('--max-samples', 2), 100)
     .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--list', 'list the (filtered) benchmark names and exit')
     .action(async function (this: Command, opts: BenchCommandOptions) {
       await act(this, io, () => benchCommand(opts, io, deps));
@@ -197,6 +250,7 @@ export function register(program: Command, io: CommandIO = processIO, deps: Benc
     .option('--json', 'print the result as JSON')
     .option('--out <file>', 'also write the JSON to this file (atomically)')
     .addOption(backendOption())
+    .addOption(threadsOption())
     .action(async function (this: Command, opts: StepCommandOptions) {
       let flags: StepCommandOptions;
       try {
@@ -205,5 +259,40 @@ export function register(program: Command, io: CommandIO = processIO, deps: Benc
         this.error(`error: ${err instanceof Error ? err.message : String(err)}`); // a usage error
       }
       await act(this, io, () => stepCommand(flags, io, deps));
+    });
+
+  subcommand(bench, 'scaling')
+    .description(
+      'The super-net step over a grid of batch × C × cells (default batch 8,16,32,64 × C 4,8,16 × cells 5,8 for ' +
+        'darts-1st and entrannas: long; --quick: 8,16 × 4,8 × 5,8), each point a `bench step` in its own process; ' +
+        'fits the exponent of time and peak RSS in each variable (log-log least squares). --torch runs ' +
+        'bench/torch_supernet.py beside each point (needs python3-torch).',
+    )
+    .option('--quick', 'the small grid')
+    .option('--methods <list>', 'comma-separated methods', (v: string) => {
+      const ms = v.split(',').map((m) => m.trim());
+      const bad = ms.filter((m) => !(METHOD_NAMES as readonly string[]).includes(m));
+      if (bad.length) throw new InvalidArgumentError(`unknown method ${bad.join(', ')} (choose from ${METHOD_NAMES.join(', ')})`);
+      return ms as MethodName[];
+    })
+    .option('--batches <list>', 'batch sizes', intList('--batches'))
+    .option('--channels-list <list>', 'initial channels C', intList('--channels-list'))
+    .option('--layers-list <list>', 'cell counts', intList('--layers-list'))
+    .option('--image-size <n>', 'image side', intOption('--image-size', 1), 32)
+    .option('--steps <n>', 'measured steps per point', intOption('--steps', 1), 3)
+    .option('--warmup <n>', 'warm-up steps per point', intOption('--warmup', 0), 1)
+    .addOption(threadsOption())
+    .option('--torch', 'PyTorch beside each point')
+    .option('--python <path>', 'python with torch (default $PYTHON, /usr/bin/python3, python3)')
+    .option('--json', 'print the report as JSON')
+    .option('--out <file>', 'also write the JSON to this file (atomically)')
+    .action(async function (this: Command, opts: ScalingCommandOptions) {
+      let flags: ScalingCommandOptions;
+      try {
+        flags = stepFlags(this, opts);
+      } catch (err) {
+        this.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      await act(this, io, () => scalingCommand(flags, io));
     });
 }

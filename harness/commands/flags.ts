@@ -1,6 +1,7 @@
 // Flag parsers shared by the commands: each error names the flag and the bad value.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { BACKEND_NAMES, type BackendChoice } from '../../nas/backend.js';
+import os from 'node:os';
+import { BACKEND_NAMES, parseThreads, type BackendChoice } from '../../nas/backend.js';
 import { GenotypeError } from '../../nas/genotype.js';
 import { DataError } from '../../nas/data/types.js';
 import { InputError } from './common.js';
@@ -93,6 +94,7 @@ export interface SizeFlags {
   testSubset?: number;
   stepsPerEpoch?: number;
   backend: BackendChoice;
+  threads?: number;
   out: string;
   resume?: boolean;
 }
@@ -110,6 +112,7 @@ export function addSizeFlags(cmd: Command): Command {
     .option('--subset <n>', 'use a seeded class-balanced subset of n training images', intOption('--subset', 1))
     .option('--steps-per-epoch <n>', 'cap optimisation steps per epoch (proxy runs)', intOption('--steps-per-epoch', 1))
     .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--out <dir>', 'output directory', 'out')
     .option('--resume', 'continue from the checkpoint in --out');
 }
@@ -125,4 +128,21 @@ export async function inputFrom<T>(work: () => Promise<T>): Promise<T> {
     if (err instanceof GenotypeError || err instanceof DataError) throw new InputError(err.message);
     throw err;
   }
+}
+
+/**
+ * --threads: threads of the wasm backend (tfjs' threaded build plus our kernels on helper threads), default the core
+ * count divided by `share` (child processes running at once). Other backends ignore it.
+ */
+export function threadsOption(share = 1): Option {
+  const dflt = Math.max(1, Math.min(8, Math.floor(os.cpus().length / share)));
+  return new Option('--threads <n>', 'wasm backend threads (1 = the single-threaded build; results are bit-identical either way)')
+    .argParser((v: string) => {
+      try {
+        return parseThreads(v);
+      } catch (err) {
+        throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+      }
+    })
+    .default(dflt);
 }

@@ -1,5 +1,6 @@
 // `run <suite>`: plan and run a suite, one child process per (row, seed, phase), then write tables.
 // `_phase` (hidden): the child side, harness/run/child.ts.
+import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { BACKEND_NAMES, type BackendChoice } from '../../nas/backend.js';
@@ -13,7 +14,7 @@ import { renderConsole } from '../results/render.js';
 import { writeHtmlReport } from '../views/html.js';
 import { outputFiles, writeOutputs } from '../views/outputs.js';
 import { EXIT, InputError, act, subcommand, type CommandIO } from './common.js';
-import { intOption, parseMethods, parseSeeds, parseTimeout } from './flags.js';
+import { intOption, parseMethods, parseSeeds, parseTimeout, threadsOption } from './flags.js';
 import { bookPerGpu, formatBooking } from '../run/executors/gpus.js';
 import { addExecutorOptions, isSubmission, localConcurrency, submitCommand, type ExecutorOptions } from './run-executors.js';
 
@@ -24,6 +25,7 @@ export interface RunCommandOptions extends ExecutorOptions {
   seeds?: number[];
   methods?: string[];
   backend: BackendChoice;
+  threads?: number;
   out: string;
   resume?: boolean;
   fresh?: boolean;
@@ -83,13 +85,18 @@ export function formatSummary(suite: string, resultsDir: string, s: RunSummary):
   return lines.join('\n');
 }
 
+/** Threads per phase when --threads is not given: the cores shared by the child processes that run at once. */
+export function defaultRunThreads(concurrency: number): number {
+  return Math.max(1, Math.min(8, Math.floor(os.cpus().length / Math.max(1, concurrency))));
+}
+
 /** The `run` command's body; resolves to the exit code (0 all ok/diverged, 1 some failed/timeout, 130 interrupted). */
 export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: RunCommandDeps): Promise<number> {
   const loaded = await deps.loadSuite(suiteArg);
   if (isSubmission(o)) return submitCommand(suiteArg, loaded, o, deps);
   const concurrency = localConcurrency(o, Boolean(o.concurrencyGiven));
   const suite = loaded.runnable;
-  const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, timeoutSeconds: o.timeout, microBatch: o.microBatch });
+  const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, threads: o.threads ?? defaultRunThreads(o.concurrency), timeoutSeconds: o.timeout, microBatch: o.microBatch });
   const resultsDir = path.resolve(o.out);
   const prepared = prepareResultsDir(resultsDir, suite.name, { resume: o.resume, fresh: o.fresh });
   const say = (line: string): void => void deps.stdout.write(line + '\n');
@@ -140,6 +147,7 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
     .option('--seeds <list>', 'comma-separated seeds (default: the suite\'s)', parseSeeds)
     .option('--methods <list>', 'comma-separated method ids (default: all of the suite\'s)', parseMethods)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))
+    .addOption(threadsOption().default(undefined, 'the core count ÷ --concurrency'))
     .option('--out <dir>', 'results directory', 'results')
     .option('--resume', 'keep finished runs; rerun missing, failed and timed-out runs, continuing from checkpoints')
     .option('--fresh', 'move existing runs of this suite to <out>/archive/ and start over')

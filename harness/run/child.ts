@@ -44,7 +44,7 @@ export async function runPhaseChild(o: PhaseChildOptions): Promise<number> {
 
   let backend: BackendInfo;
   try {
-    backend = await initBackend(spec.backend);
+    backend = await initBackend(spec.backend, { threads: spec.threads ?? 1 });
   } catch (err) {
     const now = new Date().toISOString();
     const msg = `backend ${spec.backend}: ${err instanceof Error ? err.message : String(err)}`;

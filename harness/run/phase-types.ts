@@ -52,6 +52,8 @@ export interface PhaseSpec extends RunKey {
   work: PhaseWork;
   deviations: string[];
   backend: BackendChoice;
+  /** wasm backend threads (absent in specs written before threads existed: 1). */
+  threads?: number;
   timeoutSeconds: number;
   /** The configuration's hash as the suite resolved it, before command-line overrides, and the suite's version. */
   provenance?: Provenance;

@@ -5,7 +5,7 @@
 // when C % 4 = 0, JS otherwise; per-channel sums are accumulated in float64.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptrOf } from './runtime.js';
+import { asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptrOf } from './runtime.js';
 import { simdFor, type SimdKernels } from './simd.js';
 
 /** Sums of up to this many rows are f32, then added in float64 (inside one SIMD call). */
@@ -92,7 +92,7 @@ const forwardKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
     const [y, mean, variance] = [w.makeOutput(x.shape, 'float32'), w.makeOutput([C], 'float32'), w.makeOutput([C], 'float32')];
     const s = scratch(w, backend, SCRATCH_FLOATS * C);
     try {
-      const heap = w.wasm.HEAPU8.buffer;
+      const heap = heapBuffer(w);
       const st = statsSimd(k, heap, ptrOf(w, x), rows, C, s.ptr);
       const g = gamma ? new Float32Array(heap, ptrOf(w, gamma), C) : undefined;
       const bt = beta ? new Float32Array(heap, ptrOf(w, beta), C) : undefined;
@@ -179,7 +179,7 @@ const gradInputKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
     const dx = w.makeOutput(x.shape, 'float32');
     const s = scratch(w, backend, SCRATCH_FLOATS * C);
     try {
-      const heap = w.wasm.HEAPU8.buffer;
+      const heap = heapBuffer(w);
       const st = gradSumsSimd(k, heap, ptrOf(w, x), ptrOf(w, dy), ptrOf(w, mean), rows, C, s.ptr);
       Object.assign(sums, st);
       const varv = new Float32Array(heap, ptrOf(w, variance), C);
@@ -215,7 +215,7 @@ function gradSums(backend: KernelBackend, x: TensorInfo, dy: TensorInfo, mean: T
     const { w, k } = fast;
     const s = scratch(w, backend, SCRATCH_FLOATS * C);
     try {
-      Object.assign(sums, gradSumsSimd(k, w.wasm.HEAPU8.buffer, ptrOf(w, x), ptrOf(w, dy), ptrOf(w, mean), rows, C, s.ptr));
+      Object.assign(sums, gradSumsSimd(k, heapBuffer(w), ptrOf(w, x), ptrOf(w, dy), ptrOf(w, mean), rows, C, s.ptr));
     } finally {
       s.release();
     }

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelBackend } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './runtime.js';
+import { asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './runtime.js';
 import { simdFor, type SimdKernels } from './simd.js';
 import { checkInt, outSize, validRange } from './geometry.js';
 import { subsample } from './subsample.js';
@@ -168,7 +168,7 @@ const pwInputKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
     const { w, k } = fast;
     const dx = w.makeOutput(inputShape, 'float32');
     const tInfo = w.makeOutput([cout, cin], 'float32');
-    const heap = w.wasm.HEAPU8.buffer;
+    const heap = heapBuffer(w);
     const src = new Float32Array(heap, ptr(w, wt), cin * cout);
     const dst = new Float32Array(heap, ptr(w, tInfo), cin * cout);
     for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) dst[o * cin + i] = src[i * cout + o];
@@ -194,17 +194,28 @@ const pwFilterKernel: NasKernelFunc = ({ inputs, backend }) => {
   if (fast) {
     const { w, k } = fast;
     const dw = w.makeOutput([cin, cout], 'float32');
-    const part = w.makeOutput([n], 'float32');
-    const heap = w.wasm.HEAPU8.buffer;
-    const pv = new Float32Array(heap, ptr(w, part), n);
-    const [xp, dp, pp] = [ptr(w, x), ptr(w, dy), ptr(w, part)];
-    for (let r0 = 0; r0 < rows; r0 += PW_CHUNK) {
-      pv.fill(0);
-      k.pwFilter(xp + 4 * r0 * cin, dp + 4 * r0 * cout, pp, Math.min(PW_CHUNK, rows - r0), cin, cout);
-      for (let i = 0; i < n; i++) acc[i] += pv[i];
+    // up to k.threads chunks at once, each into its own partial sum; partials are added in chunk order (the same
+    // float64 sum on any thread count)
+    const chunks = Math.ceil(rows / PW_CHUNK);
+    const parts = Array.from({ length: Math.max(1, Math.min(k.threads, chunks)) }, () => w.makeOutput([n], 'float32'));
+    const heap = heapBuffer(w);
+    const pvs = parts.map((p) => new Float32Array(heap, ptr(w, p), n));
+    const [xp, dp] = [ptr(w, x), ptr(w, dy)];
+    for (let c0 = 0; c0 < chunks; c0 += parts.length) {
+      const calls: number[][] = [];
+      for (let j = 0; j < parts.length && c0 + j < chunks; j++) {
+        const r0 = (c0 + j) * PW_CHUNK;
+        pvs[j].fill(0);
+        calls.push([xp + 4 * r0 * cin, dp + 4 * r0 * cout, ptr(w, parts[j]), Math.min(PW_CHUNK, rows - r0), cin, cout]);
+      }
+      k.pwFilterAll(calls);
+      for (let j = 0; j < calls.length; j++) {
+        const pv = pvs[j];
+        for (let i = 0; i < n; i++) acc[i] += pv[i];
+      }
     }
     new Float32Array(heap, ptr(w, dw), n).set(acc);
-    backend.disposeData(part.dataId, true);
+    for (const p of parts) backend.disposeData(p.dataId, true);
     return dw;
   }
   // the SIMD kernel's arithmetic: f32 sums over chunks of PW_CHUNK rows (rows ascending), chunks added in float64

@@ -5,7 +5,7 @@
 // wasm SIMD when the size is a multiple of 4 floats, JS otherwise (float64 dot products in both).
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './runtime.js';
+import { asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './runtime.js';
 import { simdFor, type SimdKernels } from './simd.js';
 
 /** Floats per SIMD dot-product call: partial sums of this many products are f32, then added in float64. */
@@ -36,7 +36,7 @@ const sumKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   if (f) {
     const out = f.w.makeOutput(xs[0].shape, 'float32');
     const scratch = f.w.makeOutput([2 * index.length], 'float32');
-    const heap = f.w.wasm.HEAPU8.buffer;
+    const heap = heapBuffer(f.w);
     const sp = ptr(f.w, scratch);
     const wv = new Float32Array(heap, ptr(f.w, w), size(w.shape));
     const ptrs = new Int32Array(heap, sp, index.length);
@@ -97,7 +97,7 @@ const gradWKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   if (f) {
     out = f.w.makeOutput(wShape, 'float32');
     const scratch = f.w.makeOutput([2 * index.length], 'float32');
-    const heap = f.w.wasm.HEAPU8.buffer;
+    const heap = heapBuffer(f.w);
     const sp = ptr(f.w, scratch);
     const ptrs = new Int32Array(heap, sp, index.length);
     const part = new Float32Array(heap, sp + 4 * index.length, index.length);

@@ -12,7 +12,7 @@ export type NasKernelFunc = (args: {
 
 /** The parts of tfjs-backend-wasm's BackendWasm we use (not exported as a type by the package). */
 export interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array; asm: { memory: WebAssembly.Memory } };
+  wasm: { HEAPU8: Uint8Array; asm: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
 }
@@ -30,6 +30,12 @@ export function asWasm(backend: KernelBackend): WasmBackendLike | undefined {
   return b.wasm && b.dataIdMap && typeof b.makeOutput === 'function' ? (b as WasmBackendLike) : undefined;
 }
 
+/**
+ * The heap's current buffer. On the threaded build the memory is shared and grows in place; its buffer object (not
+ * emscripten's HEAPU8, which only the growing thread refreshes) always covers the whole heap.
+ */
+export const heapBuffer = (w: WasmBackendLike): ArrayBufferLike => w.wasm.wasmMemory?.buffer ?? w.wasm.HEAPU8.buffer;
+
 export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Byte offset of a tensor's data in the wasm heap. */
@@ -38,7 +44,7 @@ export const heapPtr = (w: WasmBackendLike, t: TensorInfo): number => w.dataIdMa
 /** A new float32 output on the wasm heap, filled with zeros (for kernels that accumulate into it). */
 export function zeroedOutput(w: WasmBackendLike, shape: number[]): TensorInfo {
   const out = w.makeOutput(shape, 'float32');
-  new Float32Array(w.wasm.HEAPU8.buffer, heapPtr(w, out), size(shape)).fill(0);
+  new Float32Array(heapBuffer(w), heapPtr(w, out), size(shape)).fill(0);
   return out;
 }
 
@@ -65,7 +71,7 @@ export function kernelIO(backend: KernelBackend, inputs: TensorInfo[], outShapes
   const wasm = asWasm(backend);
   if (wasm) {
     const infos = outShapes.map((s) => wasm.makeOutput(s, 'float32'));
-    const buf = wasm.wasm.HEAPU8.buffer;
+    const buf = heapBuffer(wasm);
     const view = (t: TensorInfo): Float32Array => {
       const d = wasm.dataIdMap.get(t.dataId);
       if (!d) throw new Error('nas kernel: tensor data is not on the wasm backend');

@@ -3,6 +3,8 @@
 // One module instance per WebAssembly.Memory (one per wasm backend), built on first use.
 import { Fn, I32, V128, assemble } from './wasm-asm.js';
 import type { WasmBackendLike } from './runtime.js';
+import { KernelPool, kernelThreads } from './parallel.js';
+import { PARALLEL_KERNELS, splitKernels, type RawKernels } from './split.js';
 
 export interface SimdKernels {
   /**
@@ -29,6 +31,10 @@ export interface SimdKernels {
   pwForward(x: number, w: number, y: number, rows: number, cin: number, cout: number): void;
   /** Pointwise filter gradient: dw[ci, co] += Σ_r x[r, ci]·dy[r, co]. cin % 4 = 0, cout % 4 = 0. */
   pwFilter(x: number, dy: number, dw: number, rows: number, cin: number, cout: number): void;
+  /** Up to `threads` pwFilter calls (argument lists as pwFilter's, each with its own dw) at once. */
+  pwFilterAll(parts: number[][]): void;
+  /** Threads the calls are split over (1: everything runs on the calling thread). */
+  readonly threads: number;
   /** out = Σ_t coefs[t]·Y_t over lenBytes (% 16 = 0); ptrs: n i32 byte offsets of the Y_t, coefs: n f32. n ≥ 1. */
   wsum(out: number, n: number, ptrs: number, coefs: number, lenBytes: number): void;
   /** out[t] += Σ dy·Y_t over lenBytes (% 16 = 0), f32 accumulation; ptrs: n i32 byte offsets, out: n f32. */
@@ -68,11 +74,11 @@ export type PoolGeom = [number, number, number, number, number, number, number, 
 // Param names follow 'filter'/'input' (X = input-side tensor, DY = output-side tensor, Wt = filter).
 function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
   const name = { filter: 'dwFilter', input: 'dwInput', forward: 'dwForward' }[mode];
-  const f = new Fn(name, new Array<number>(15).fill(I32));
-  const [X, DY, Wt, N, H, W, C, HO, WO, KH, KW, S, D, PT, PL] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const f = new Fn(name, new Array<number>(16).fill(I32));
+  const [X, DY, Wt, N, H, W, C, HO, WO, KH, KW, S, D, PT, PL, CV] = Array.from({ length: 16 }, (_, i) => i);
   const L = () => f.local(I32);
-  const [n, oh, kh, kw, ih, iw0, owLo, owHi, cnt0, cnt, xRow, yRow, xs, ys, xp, yp, wp, cb, C4, sC4] = Array.from(
-    { length: 20 },
+  const [n, oh, kh, kw, ih, iw0, owLo, owHi, cnt0, cnt, xRow, yRow, xs, ys, xp, yp, wp, cb, C4, sC4, CV4] = Array.from(
+    { length: 21 },
     L,
   );
   const acc0 = f.local(V128);
@@ -80,6 +86,7 @@ function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
   const fvs = Array.from({ length: 4 }, () => f.local(V128));
 
   f.get(C).i32(4).mul().set(C4);
+  f.get(CV).i32(4).mul().set(CV4);
   f.get(S).get(C4).mul().set(sC4);
   f.for(n, () => f.i32(0), () => f.get(N), () => {
     f.for(oh, () => f.i32(0), () => f.get(HO), () => {
@@ -110,7 +117,7 @@ function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
                 f.get(xRow).get(iw0).get(owLo).get(S).mul().add().get(C4).mul().add().set(xs);
                 f.get(yRow).get(owLo).get(C4).mul().add().set(ys);
                 if (mode === 'filter') {
-                  f.for(cb, () => f.i32(0), () => f.get(C4), () => {
+                  f.for(cb, () => f.i32(0), () => f.get(CV4), () => {
                     f.get(xs).get(cb).add().set(xp);
                     f.get(ys).get(cb).add().set(yp);
                     f.get(wp).get(cb).add().v128load().set(acc0);
@@ -155,13 +162,13 @@ function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
                   };
                   f.i32(0).set(cb);
                   f.block(() => f.loop(() => {
-                    f.get(cb).i32(64).add().get(C4).gtS().brIf(1);
+                    f.get(cb).i32(64).add().get(CV4).gtS().brIf(1);
                     block(4);
                     f.br(0);
                   }));
-                  f.get(cb).i32(32).add().get(C4).gtS().eqz();
+                  f.get(cb).i32(32).add().get(CV4).gtS().eqz();
                   f.if(() => block(2));
-                  f.get(cb).i32(16).add().get(C4).gtS().eqz();
+                  f.get(cb).i32(16).add().get(CV4).gtS().eqz();
                   f.if(() => block(1));
                 }
               });
@@ -285,7 +292,6 @@ function bnGradApplyFn(): Fn {
   return f;
 }
 
-let moduleBytes: Uint8Array | undefined;
 /**
  * y = x·w, register-tiled: 4 rows × 8 output channels (8 accumulators) per pass over cin, then a 4-channel tail,
  * then the last rows % 4 rows one at a time. Each x value is loaded splatted (v128.load32_splat).
@@ -526,15 +532,17 @@ function copyRowsFn(): Fn {
  */
 function bnStats64Fn(kind: 'forward' | 'grad'): Fn {
   const grad = kind === 'grad';
-  const f = new Fn(grad ? 'bnGradStats64' : 'bnStats64', new Array<number>(grad ? 10 : 9).fill(I32));
+  const f = new Fn(grad ? 'bnGradStats64' : 'bnStats64', new Array<number>(grad ? 11 : 10).fill(I32));
   const [X, DY] = [0, 1];
   const base = grad ? 2 : 1;
-  const [ROWS, C, REF, S32, Q32, S64, Q64, CHUNK] = Array.from({ length: 8 }, (_, i) => base + i);
-  const [r, cb, C4, xo, left, n] = Array.from({ length: 6 }, () => f.local(I32));
+  // CV: channels summed (a sub-range when split over threads); C stays the row stride
+  const [ROWS, C, REF, S32, Q32, S64, Q64, CHUNK, CV] = Array.from({ length: 9 }, (_, i) => base + i);
+  const [r, cb, C4, xo, left, n, CV4] = Array.from({ length: 7 }, () => f.local(I32));
   const [v, g, z] = [f.local(V128), f.local(V128), f.local(V128)];
   f.get(C).i32(4).mul().set(C4);
+  f.get(CV).i32(4).mul().set(CV4);
   f.v128zero().set(z);
-  f.for(cb, () => f.i32(0), () => f.get(C4), () => {
+  f.for(cb, () => f.i32(0), () => f.get(CV4), () => {
     for (const a of [S32, Q32]) f.get(a).get(cb).add().get(z).v128store();
     for (const a of [S64, Q64]) {
       f.get(a).get(cb).get(cb).add().add().get(z).v128store();
@@ -548,7 +556,7 @@ function bnStats64Fn(kind: 'forward' | 'grad'): Fn {
     // n = min(CHUNK, left)
     f.get(CHUNK).get(left).get(CHUNK).get(left).ltS().select().set(n);
     f.for(r, () => f.i32(0), () => f.get(n), () => {
-      f.for(cb, () => f.i32(0), () => f.get(C4), () => {
+      f.for(cb, () => f.i32(0), () => f.get(CV4), () => {
         if (grad) {
           f.get(DY).get(xo).add().get(cb).add().v128load().set(g);
           f.get(S32).get(cb).add().get(S32).get(cb).add().v128load().get(g).f32x4add().v128store();
@@ -563,7 +571,7 @@ function bnStats64Fn(kind: 'forward' | 'grad'): Fn {
       f.get(xo).get(C4).add().set(xo);
     });
     // flush: f64 += promote(f32 partial); f32 partial = 0
-    f.for(cb, () => f.i32(0), () => f.get(C4), () => {
+    f.for(cb, () => f.i32(0), () => f.get(CV4), () => {
       for (const [a32, a64] of [[S32, S64], [Q32, Q64]]) {
         f.get(a32).get(cb).add().v128load().set(v);
         f.get(a64).get(cb).get(cb).add().add();
@@ -609,40 +617,52 @@ function copy3Fn(): Fn {
   return f;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+const compiled = new Map<boolean, WebAssembly.Module | null>();
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 
-function compile(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
+/** The kernel module, for a shared or an unshared memory import (null when this engine cannot compile it). */
+function compile(shared: boolean): WebAssembly.Module | null {
+  const hit = compiled.get(shared);
+  if (hit !== undefined) return hit;
+  let mod: WebAssembly.Module | null = null;
   try {
-    moduleBytes = assemble([
+    const bytes = assemble([
       depthwiseFn('filter'), depthwiseFn('input'), depthwiseFn('forward'), poolGradFn('max'), poolGradFn('avg'), affineFn(), bnGradApplyFn(),
       pwForwardFn(), pwFilterFn(), wsumFn(), wdotFn(), scaleFn(), reluFn(), reluGradFn(), copyRowsFn(), bnStats64Fn('forward'), bnStats64Fn('grad'), copy3Fn(),
-    ]);
-    compiled = new WebAssembly.Module(moduleBytes as Uint8Array<ArrayBuffer>);
+    ], shared);
+    mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
   } catch (err) {
     if (process.env.NAS_KERNELS_DEBUG) console.warn('nas kernels: SIMD module unavailable:', err);
-    compiled = null;
   }
-  return compiled;
+  compiled.set(shared, mod);
+  return mod;
 }
 
-/** The SIMD kernels for this wasm backend, or undefined (no SIMD support, shared memory, or NAS_NO_SIMD=1 at first use). */
+/** The backend's WebAssembly.Memory: exported by the single-threaded build, imported (shared) by the threaded one. */
+export function backendMemory(backend: WasmBackendLike): WebAssembly.Memory | undefined {
+  const mem = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+  return mem instanceof WebAssembly.Memory ? mem : undefined;
+}
+
+/** The SIMD kernels for this wasm backend, or undefined (no SIMD support, or NAS_NO_SIMD=1 at first use). */
 let noSimd: boolean | undefined;
 
 export function simdFor(backend: WasmBackendLike): SimdKernels | undefined {
   // NAS_NO_SIMD is read once (process.env lookups are slow, and this runs for every kernel call)
   noSimd ??= process.env.NAS_NO_SIMD === '1';
   if (noSimd) return undefined;
-  const mem = backend.wasm.asm?.memory;
-  if (!(mem instanceof WebAssembly.Memory)) return undefined;
+  const mem = backendMemory(backend);
+  if (!mem) return undefined;
   const hit = instances.get(mem);
   if (hit) return hit;
-  if (typeof SharedArrayBuffer !== 'undefined' && mem.buffer instanceof SharedArrayBuffer) return undefined;
-  const mod = compile();
+  const shared = typeof SharedArrayBuffer !== 'undefined' && mem.buffer instanceof SharedArrayBuffer;
+  const mod = compile(shared);
   if (!mod) return undefined;
   const inst = new WebAssembly.Instance(mod, { env: { mem } });
-  const k = inst.exports as unknown as SimdKernels;
+  // helper threads only on a shared memory (the threaded tfjs build); otherwise every call runs here
+  const threads = shared ? kernelThreads() : 1;
+  const pool = threads > 1 ? new KernelPool(threads, mod, mem, PARALLEL_KERNELS) : undefined;
+  const k = splitKernels(inst.exports as unknown as RawKernels, pool);
   instances.set(mem, k);
   return k;
 }

@@ -147,10 +147,18 @@ export class Fn {
   }
 }
 
-/** A module importing memory env.mem and exporting every function (no results; all params as declared). */
-export function assemble(fns: Fn[]): Uint8Array {
+/** Pages of a 4 GiB memory: the maximum a shared memory import must declare. */
+const MAX_PAGES = 65536;
+
+/**
+ * A module importing memory env.mem and exporting every function (no results; all params as declared).
+ * `shared`: the import is a shared memory (limits flag 3 with the 4 GiB maximum), which is what a threaded
+ * emscripten build such as tfjs-backend-wasm-threaded-simd creates; a non-shared import cannot link to it.
+ */
+export function assemble(fns: Fn[], shared = false): Uint8Array {
   const types = fns.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0]);
-  const imports = vec([[...str('env'), ...str('mem'), 0x02, 0x00, 0x00]]);
+  const limits = shared ? [0x03, 0x00, ...uleb(MAX_PAGES)] : [0x00, 0x00];
+  const imports = vec([[...str('env'), ...str('mem'), 0x02, ...limits]]);
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec(types)),

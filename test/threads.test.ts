@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { splitRange } from '../nas/kernels/parallel.js';
+import { parseThreads } from '../nas/backend.js';
+
+const run = promisify(execFile);
+const child = fileURLToPath(new URL('./helpers/thread-search.js', import.meta.url));
+
+interface ChildOut {
+  threads: number;
+  splitCalls: number;
+  status: string;
+  lossTrace: number[];
+  archLossTrace: number[];
+  genotype: unknown;
+}
+
+async function searchWith(threads: number, method: string): Promise<ChildOut> {
+  const { stdout } = await run(process.execPath, [child, String(threads), method], { timeout: 240_000 });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as ChildOut;
+}
+
+describe('threads', function () {
+  it('splitRange: contiguous aligned ranges covering [0, n), the remainder in the last', () => {
+    assert.deepEqual(splitRange(16, 2), [[0, 8], [8, 16]]);
+    assert.deepEqual(splitRange(7, 2), [[0, 4], [4, 7]]);
+    assert.deepEqual(splitRange(22, 2, 4), [[0, 12], [12, 22]]); // 5 units of 4: 3 + 2, rows 20-21 go last
+    assert.deepEqual(splitRange(3, 2, 4), [[0, 3]]); // less than one aligned unit per part: one part
+    assert.deepEqual(splitRange(1, 4), [[0, 1]]);
+    assert.deepEqual(splitRange(12, 3, 4), [[0, 4], [4, 8], [8, 12]]);
+  });
+
+  it('--threads accepts 1–8 and names the flag otherwise', () => {
+    assert.equal(parseThreads('2'), 2);
+    for (const bad of ['0', '9', '1.5', 'two']) assert.throws(() => parseThreads(bad), /--threads must be an integer from 1 to 8/);
+  });
+
+  // The documented agreement (bench/README.md): 1 and 2 threads give bit-identical losses and genotypes, because
+  // every split keeps each output element's arithmetic; the same thread count twice is bit-identical too.
+  it('a small search gives the same genotype and loss trace bit for bit on 1 thread, 2 threads, and 2 threads again', async function () {
+    this.timeout(600_000);
+    for (const method of ['darts-1st']) { // every op family (sep/dil convs, pools, BN, FactorizedReduce)
+      const [one, two, again] = [await searchWith(1, method), await searchWith(2, method), await searchWith(2, method)];
+      assert.equal(one.threads, 1, `${method}: the single-threaded build`);
+      assert.equal(two.threads, 2, `${method}: the threaded build with 2 threads (tfjs' pool)`);
+      assert.equal(one.splitCalls, 0);
+      assert.ok(two.splitCalls > 100, `${method}: kernel calls really split over threads (${two.splitCalls})`);
+      assert.equal(one.status, 'ok');
+      assert.equal(one.lossTrace.length, 3);
+      assert.deepEqual(two.lossTrace, one.lossTrace, `${method}: 2 threads = 1 thread, weight losses`);
+      assert.deepEqual(two.archLossTrace, one.archLossTrace, `${method}: 2 threads = 1 thread, α losses`);
+      assert.deepEqual(two.genotype, one.genotype, `${method}: same genotype`);
+      assert.deepEqual(again, two, `${method}: 2 threads twice`);
+    }
+  });
+});
