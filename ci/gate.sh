@@ -98,7 +98,7 @@ while [ "$rc" -eq 3 ] && [ "$retries" -gt 0 ]; do
   echo "gate: load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'); rerunning the regressed benchmarks once: $regressed"
   rm -f "$work/retry.json"
   set +e
-  "${cli[@]}" bench --out "$work/retry.json" --time "${GATE_RETRY_TIME_MS:-500}" --iterations "${GATE_ITERATIONS:-3}" --backend "${GATE_BACKEND:-auto}" --filter "^($regressed)\$" >/dev/null
+  "${cli[@]}" bench --out "$work/retry.json" --time "${GATE_RETRY_TIME_MS:-500}" --iterations "${GATE_ITERATIONS:-3}" --backend "${GATE_BACKEND:-auto}" --threads "${GATE_THREADS:-1}" --filter "^($regressed)\$" >/dev/null
   set -e
   if [ ! -s "$work/retry.json" ]; then echo "gate: the rerun did not complete" >&2; break; fi
   set +e
