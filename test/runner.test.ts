@@ -180,7 +180,7 @@ describe('runner: results directory', () => {
     const dir = results();
     const release = acquireLock(dir, 's');
     fs.writeFileSync(path.join(dir, 'runs', 's', '.lock'), '1'); // pid 1 is alive and is not us
-    assert.throws(() => acquireLock(dir, 's'), /another runner \(pid 1\)/);
+    assert.throws(() => acquireLock(dir, 's'), /another runner is running suite s .*pid 1 on/);
     fs.writeFileSync(path.join(dir, 'runs', 's', '.lock'), '999999999'); // no such process
     const again = acquireLock(dir, 's');
     again();

@@ -1,5 +1,6 @@
 // `run <suite>`: plan and run a suite, one child process per (row, seed, phase), then write tables.
 // `_phase` (hidden): the child side, harness/run/child.ts.
+import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { BACKEND_NAMES, type BackendChoice } from '../../nas/backend.js';
@@ -8,14 +9,17 @@ import { loadSuiteForRun, planRuns, type LoadedForRun } from '../run/plan.js';
 import { prepareResultsDir } from '../run/prepare.js';
 import { createReporter } from '../run/progress.js';
 import { runPlan, type RunSummary } from '../run/runner.js';
+import { RunnerFault } from '../run/faults.js';
 import { runLabel, suiteRunsDir } from '../results/layout.js';
 import { renderConsole, writeTables } from '../results/render.js';
 import { collectReport } from '../results/tables.js';
 import { EXIT, act, subcommand, type CommandIO } from './common.js';
 import { intOption, parseMethods, parseSeeds, parseTimeout } from './flags.js';
 
-/** 128 + SIGINT, the shell's code for a run stopped by ^C (rerun with --resume). */
-const INTERRUPTED = 130;
+/** 128 + the signal's number, the shell's code for a process stopped by a signal (130 for ^C; rerun with --resume). */
+export function interruptedExitCode(signal: NodeJS.Signals | undefined): number {
+  return 128 + (os.constants.signals[signal ?? 'SIGINT'] ?? 2);
+}
 
 export interface RunCommandOptions {
   seeds?: number[];
@@ -27,11 +31,15 @@ export interface RunCommandOptions {
   concurrency: number;
   timeout?: number;
   microBatch?: number;
+  /** Print one JSON summary on stdout (progress goes to stderr). */
+  json?: boolean;
 }
 
 export interface RunCommandDeps {
   loadSuite(nameOrPath: string): Promise<LoadedForRun>;
   stdout: NodeJS.WriteStream;
+  /** Where progress goes with --json (default process.stderr). */
+  stderr?: NodeJS.WriteStream;
   handleSignals: boolean;
 }
 
@@ -64,10 +72,10 @@ export function formatSummary(suite: string, resultsDir: string, s: RunSummary):
       `${s.counts.diverged} diverged${kept ? ` (${kept} kept from before)` : ''}${s.interrupted ? ' — INTERRUPTED' : ''}`,
   );
   for (const r of s.results) {
-    const status = r.record?.status ?? 'not run';
+    const status = r.action === 'busy' ? 'busy' : (r.record?.status ?? 'not run');
     const m = r.record?.measures;
     const cost = m ? `${m.wallSeconds.toFixed(1)} s, ${fmtNum(m.gpuDays, 3)} device-days on ${m.deviceClass}` : '';
-    const err = r.record?.error ? `  ${r.record.error}` : '';
+    const err = r.record?.error ? `  ${r.record.error}` : r.note ? `  ${r.note}` : '';
     lines.push(`  ${status.padEnd(8)} ${runLabel(r.spec).padEnd(40)} ${cost}${err}`);
   }
   for (const w of s.warnings) lines.push(`warning: ${w}`);
@@ -75,18 +83,51 @@ export function formatSummary(suite: string, resultsDir: string, s: RunSummary):
   return lines.join('\n');
 }
 
-/** The `run` command's body; resolves to the exit code (0 all ok/diverged, 1 some failed/timeout, 130 interrupted). */
+/** A run that did not end ok: failed, timed out, diverged, not run, busy. */
+function notOk(r: RunSummary['results'][number]): boolean {
+  return r.record?.status !== 'ok';
+}
+
+/** What `run --json` prints: every run's status, error and files, and the exit code. */
+export function summaryJson(suite: string, resultsDir: string, s: RunSummary, exitCode: number, tables: string[]): object {
+  return {
+    suite,
+    resultsDir,
+    exitCode,
+    passed: exitCode === EXIT.ok,
+    interrupted: s.interrupted ? (s.signal ?? true) : false,
+    counts: { ...s.counts, notOk: s.results.filter(notOk).length, runs: s.results.length },
+    runs: s.results.map((r) => ({
+      label: runLabel(r.spec),
+      row: r.spec.row,
+      seed: r.spec.seed,
+      phase: r.spec.phase,
+      action: r.action,
+      status: r.action === 'busy' ? 'busy' : (r.record?.status ?? 'not run'),
+      error: r.record?.error ?? r.note,
+      record: r.recordPath,
+    })),
+    warnings: s.warnings,
+    tables,
+  };
+}
+
+/**
+ * The `run` command's body; resolves to the exit code: EXIT.ok when every run ended ok, EXIT.failed when any did
+ * not (failed, timeout, diverged, busy), 128 + signal when interrupted.
+ */
 export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: RunCommandDeps): Promise<number> {
   const loaded = await deps.loadSuite(suiteArg);
   const suite = loaded.runnable;
   const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, timeoutSeconds: o.timeout, microBatch: o.microBatch });
   const resultsDir = path.resolve(o.out);
   const prepared = prepareResultsDir(resultsDir, suite.name, { resume: o.resume, fresh: o.fresh });
-  const say = (line: string): void => void deps.stdout.write(line + '\n');
+  const human = o.json ? (deps.stderr ?? process.stderr) : deps.stdout;
+  const say = (line: string): void => void human.write(line + '\n');
   try {
     if (prepared.archivedTo) say(`--fresh: moved the earlier runs of ${suite.name} to ${prepared.archivedTo}`);
     else if (prepared.existingRecords > 0) say(`--resume: ${prepared.existingRecords} record(s) of ${suite.name} found; finished runs are kept`);
-    const reporter = createReporter(deps.stdout);
+    const reporter = createReporter(human);
     let summary: RunSummary;
     try {
       summary = await runPlan(specs, {
@@ -100,15 +141,22 @@ export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: R
       reporter.close();
     }
     say(formatSummary(suite.name, resultsDir, summary));
-    if (summary.interrupted) return INTERRUPTED;
-    try {
-      const tables = await writeTablesAfterRun(resultsDir, loaded, suiteArg);
-      if (tables.text) say(`\n${tables.text}\n`);
-      for (const f of tables.files) say(`table: ${f}`);
-    } catch (err) {
-      say(`tables: not written: ${err instanceof Error ? err.message : String(err)} (the records are complete; run \`report\`)`);
+    let code: number = summary.results.some(notOk) ? EXIT.failed : EXIT.ok;
+    let files: string[] = [];
+    if (summary.interrupted) code = interruptedExitCode(summary.signal);
+    else {
+      try {
+        const tables = await writeTablesAfterRun(resultsDir, loaded, suiteArg);
+        if (tables.text) say(`\n${tables.text}\n`);
+        for (const f of tables.files) say(`table: ${f}`);
+        files = tables.files;
+      } catch (err) {
+        say(`tables: not written: ${err instanceof Error ? err.message : String(err)} (the records are complete; run \`report\`)`);
+      }
     }
-    return summary.counts.failed + summary.counts.timeout > 0 ? EXIT.failed : EXIT.ok;
+    if (code === EXIT.failed) say(`run ${suite.name}: FAILED: ${summary.results.filter(notOk).length} of ${summary.results.length} run(s) did not end ok (exit ${EXIT.failed})`);
+    if (o.json) deps.stdout.write(JSON.stringify(summaryJson(suite.name, resultsDir, summary, code, files), null, 2) + '\n');
+    return code;
   } finally {
     prepared.release();
   }
@@ -133,6 +181,7 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
     .option('--fresh', 'move existing runs of this suite to <out>/archive/ and start over')
     .option('--concurrency <n>', 'child processes at once (one phase per device)', intOption('--concurrency', 1), 1)
     .option('--timeout <seconds>', 'timeout per phase, overriding the suite (0 = none)', parseTimeout)
+    .option('--json', 'print one JSON summary on stdout (runs, statuses, errors, exit code); progress goes to stderr')
     .option('--micro-batch <n>', 'search in micro-batches of n with gradient accumulation when a batch does not fit ' +
       '(the wasm heap is 4 GiB); recorded as a deviation, so rows become proxy', intOption('--micro-batch', 1))
     .action(async function (this: Command, suiteArg: string, opts: RunCommandOptions) {
@@ -140,13 +189,17 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
       // Errors go where commander writes its own (tests capture them there), without the usage text.
       const writeErr = this.configureOutput().writeErr ?? ((s: string) => process.stderr.write(s));
       const io: CommandIO = { out: (t) => void deps.stdout.write(t), err: (t) => writeErr(t) };
+      // A closed terminal (SIGHUP) must not turn the runner's last lines into a crash: they are lost, the records are not.
+      for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
       await act(this, io, async () => {
         try {
           return { exitCode: await runCommand(suiteArg, opts, deps) };
         } catch (err) {
-          // Anything the run throws (a suite that does not load, a busy or non-empty results directory) exits 1.
+          // A suite that does not load, a busy or non-empty results directory: bad input (EXIT.usage), nothing ran.
+          // The runner's own failure (disk full) after runs started: EXIT.failed.
           io.err(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-          return { exitCode: EXIT.failed };
+          if (opts.json) deps.stdout.write(JSON.stringify({ suite: suiteArg, exitCode: err instanceof RunnerFault ? EXIT.failed : EXIT.usage, passed: false, error: err instanceof Error ? err.message : String(err) }) + '\n');
+          return { exitCode: err instanceof RunnerFault ? EXIT.failed : EXIT.usage };
         }
       });
     });
