@@ -1,37 +1,81 @@
 // Thin CLI: parses flags with commander and calls functions that the tests also call.
 // Each command lives in harness/commands/<name>.ts and exports register(program).
+//
+// Start-up stays light: most command modules load TensorFlow.js (≈ 3 s, 140 MB), so a command's module is imported
+// only when that command runs. `--help`, `--version` and an unknown command see the table below (a one-line
+// summary each); `<command> --help` loads that command and shows its full help.
 import { Command, CommanderError } from 'commander';
-import * as arch from './commands/arch.js';
-import * as data from './commands/data.js';
-import * as search from './commands/search.js';
-import * as evaluate from './commands/eval.js';
-import * as run from './commands/run.js';
-import * as report from './commands/report.js';
-import * as check from './commands/check.js';
-import * as suites from './commands/suites.js';
-import * as bench from './commands/bench.js';
-import * as compare from './commands/compare.js';
-import * as judge from './commands/judge.js';
 import { EXIT_CODE_HELP, usageExit } from './commands/common.js';
 import { packageVersion } from '../nas/util/fs.js';
-import * as history from './commands/history.js';
 
-export function buildProgram(): Command {
-  const program = new Command();
-  program
+type CommandModule = { register(program: Command): void };
+
+interface CommandEntry {
+  /** What `--help` lists; the module's own description is the full text. */
+  summary: string;
+  load(): Promise<CommandModule>;
+  /** Other command names the module registers (run also registers the hidden `_phase`). */
+  alsoRegisters?: string[];
+  hidden?: boolean;
+}
+
+/** Every command, in help order. */
+export const COMMANDS: Record<string, CommandEntry> = {
+  arch: { summary: 'inspect architectures (params, mult-adds)', load: () => import('./commands/arch.js') },
+  data: { summary: 'inspect and fetch datasets', load: () => import('./commands/data.js') },
+  search: { summary: 'run one architecture search', load: () => import('./commands/search.js') },
+  eval: { summary: 'train a genotype from scratch and test it', load: () => import('./commands/eval.js') },
+  run: { summary: 'run a suite: every (row, seed) search then eval, then write tables', load: () => import('./commands/run.js'), alsoRegisters: ['_phase'] },
+  report: { summary: 'aggregate run records into tables', load: () => import('./commands/report.js') },
+  check: { summary: 'the verdict gate over the run records (fails closed)', load: () => import('./commands/check.js') },
+  suites: { summary: 'list the built-in suites', load: () => import('./commands/suites.js') },
+  judge: { summary: 'judge per-seed values against a paper target', load: () => import('./commands/judge.js') },
+  bench: { summary: 'micro-benchmarks and `bench step`', load: () => import('./commands/bench.js') },
+  compare: { summary: 'the regression gate between two history entries', load: () => import('./commands/compare.js') },
+  history: { summary: 'benchmark history per machine class and commit (steps, record)', load: () => import('./commands/history.js') },
+  _phase: { summary: 'internal: run one phase (spawned by `run`)', load: () => import('./commands/run.js'), hidden: true },
+};
+
+function rootProgram(): Command {
+  return new Command()
     .name('entrannas-bench')
     .description('Reproducibility benchmark harness for EnTranNAS, EnTranNAS-DST and DARTS-style baselines')
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .addHelpText('after', `\n${EXIT_CODE_HELP}`)
     .exitOverride(usageExit);
-  for (const m of [arch, data, search, evaluate, run, report, check, suites, judge, bench, compare, history]) m.register(program);
+}
+
+/** The command argv names (`help <command>` names it too), if it is one of COMMANDS. */
+function requestedCommand(argv: string[]): string | undefined {
+  const args = argv.slice(2);
+  const first = args.findIndex((a) => !a.startsWith('-'));
+  if (first < 0) return undefined;
+  const name = args[first] === 'help' ? args[first + 1] : args[first];
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? name : undefined;
+}
+
+/**
+ * The program for `argv`: the named command's module registered in full, or (no command, --help, --version, an
+ * unknown name) every command as a summary only, so nothing heavy loads.
+ */
+export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
+  const program = rootProgram();
+  const name = requestedCommand(argv);
+  if (name !== undefined) {
+    (await COMMANDS[name].load()).register(program);
+    return program;
+  }
+  for (const [n, c] of Object.entries(COMMANDS)) {
+    if (c.hidden) continue;
+    program.command(n, { hidden: c.hidden }).summary(c.summary).helpOption(false).allowUnknownOption().allowExcessArguments();
+  }
   return program;
 }
 
 /** Run the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   process.exitCode = 0;
   try {
     await program.parseAsync(argv);
