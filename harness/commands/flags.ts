@@ -25,6 +25,7 @@ export function parseSeeds(value: string): number[] {
     throw new InvalidArgumentError('--seeds takes comma-separated non-negative integers, e.g. 0,1,2');
   }
   const seeds = parts.map(Number);
+  if (seeds.some((s) => s > 2 ** 32 - 1)) throw new InvalidArgumentError(`--seeds takes seeds in 0…${2 ** 32 - 1} (they drive a 32-bit generator)`);
   if (new Set(seeds).size !== seeds.length) throw new InvalidArgumentError('--seeds lists a seed twice');
   return seeds;
 }
