@@ -22,7 +22,7 @@ import { addStepSizeOptions, intOption } from '../harness/commands/flags.js';
 import { Rng } from '../nas/rng.js';
 import { requireMedian } from '../nas/util/stats.js';
 import { packageRoot } from '../nas/util/fs.js';
-import type { MethodName } from '../nas/config.js';
+import type { MethodName } from '../methods/registry.js';
 
 const ROOT = packageRoot();
 

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { initBackend, type BackendChoice } from '../nas/backend.js';
 import { createSearchIteration, searchBenchConfig } from '../harness/perf/benchmarks.js';
-import type { MethodName } from '../nas/config.js';
+import type { MethodName } from '../methods/registry.js';
 
 interface Opts {
   method: MethodName; layers: number; channels: number; batch: number; imageSize: number;

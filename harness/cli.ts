@@ -1,5 +1,5 @@
 // Thin CLI: parses flags with commander and calls functions that the tests also call.
-// Each command lives in harness/commands/<name>.ts and exports register(program).
+// Each command lives in harness/commands/<name>.ts (harness/commands/README.md) and exports register(program).
 //
 // Start-up stays light: most command modules load TensorFlow.js (≈ 3 s, 140 MB), so a command's module is imported
 // only when that command runs. `--help`, `--version` and an unknown command see the table below (a one-line
@@ -13,27 +13,30 @@ type CommandModule = { register(program: Command): void };
 interface CommandEntry {
   /** What `--help` lists; the module's own description is the full text. */
   summary: string;
-  load(): Promise<CommandModule>;
-  /** Other command names the module registers (run also registers the hidden `_phase`). */
-  alsoRegisters?: string[];
+  /** The modules that register the command (a group such as `history` has several). */
+  load(): Promise<CommandModule[]>;
   hidden?: boolean;
 }
 
 /** Every command, in help order. */
 export const COMMANDS: Record<string, CommandEntry> = {
-  arch: { summary: 'inspect architectures (params, mult-adds)', load: () => import('./commands/arch.js') },
-  data: { summary: 'inspect and fetch datasets', load: () => import('./commands/data.js') },
-  search: { summary: 'run one architecture search', load: () => import('./commands/search.js') },
-  eval: { summary: 'train a genotype from scratch and test it', load: () => import('./commands/eval.js') },
-  run: { summary: 'run a suite: every (row, seed) search then eval, then write tables', load: () => import('./commands/run.js'), alsoRegisters: ['_phase'] },
-  report: { summary: 'aggregate run records into tables', load: () => import('./commands/report.js') },
-  check: { summary: 'the verdict gate over the run records (fails closed)', load: () => import('./commands/check.js') },
-  suites: { summary: 'list the built-in suites', load: () => import('./commands/suites.js') },
-  judge: { summary: 'judge per-seed values against a paper target', load: () => import('./commands/judge.js') },
-  bench: { summary: 'micro-benchmarks and `bench step`', load: () => import('./commands/bench.js') },
-  compare: { summary: 'the regression gate between two history entries', load: () => import('./commands/compare.js') },
-  history: { summary: 'benchmark history per machine class and commit (steps, record)', load: () => import('./commands/history.js') },
-  _phase: { summary: 'internal: run one phase (spawned by `run`)', load: () => import('./commands/run.js'), hidden: true },
+  arch: { summary: 'inspect architectures (params, mult-adds, cell drawings)', load: async () => [await import('./commands/arch.js'), await import('./commands/draw.js')] },
+  data: { summary: 'inspect and fetch datasets', load: async () => [await import('./commands/data.js')] },
+  search: { summary: 'run one architecture search', load: async () => [await import('./commands/search.js')] },
+  eval: { summary: 'train a genotype from scratch and test it', load: async () => [await import('./commands/eval.js')] },
+  run: { summary: 'run a suite: every (row, seed) search then eval, then write tables', load: async () => [await import('./commands/run.js')] },
+  report: { summary: 'aggregate run records into tables (and the HTML report)', load: async () => [await import('./commands/report.js')] },
+  check: { summary: 'the verdict gate over the run records (fails closed)', load: async () => [await import('./commands/check.js')] },
+  suites: { summary: 'list the built-in suites', load: async () => [await import('./commands/suites.js')] },
+  judge: { summary: 'judge per-seed values against a paper target', load: async () => [await import('./commands/judge.js')] },
+  bench: { summary: 'micro-benchmarks and `bench step`', load: async () => [await import('./commands/bench.js')] },
+  compare: { summary: 'the regression gate between two history entries', load: async () => [await import('./commands/compare.js')] },
+  history: {
+    summary: 'benchmark history per machine class and commit (steps, record, export)',
+    load: async () => [await import('./commands/history.js'), await import('./commands/history-export.js')],
+  },
+  // `run` registers the hidden child command too.
+  _phase: { summary: 'internal: run one phase (spawned by `run`)', load: async () => [await import('./commands/run.js')], hidden: true },
 };
 
 function rootProgram(): Command {
@@ -63,7 +66,7 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
   const program = rootProgram();
   const name = requestedCommand(argv);
   if (name !== undefined) {
-    (await COMMANDS[name].load()).register(program);
+    for (const m of await COMMANDS[name].load()) m.register(program);
     return program;
   }
   for (const [n, c] of Object.entries(COMMANDS)) {

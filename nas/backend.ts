@@ -31,12 +31,6 @@ export interface BackendInfo {
 }
 
 const require = createRequire(import.meta.url);
-let current: BackendInfo | undefined;
-
-export function currentBackend(): BackendInfo | undefined {
-  return current;
-}
-
 export function isBackendChoice(s: string): s is BackendChoice {
   return (BACKEND_NAMES as readonly string[]).includes(s);
 }
@@ -110,7 +104,7 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
   registerKernels(tf.getBackend());
   const simd = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false;
   const threads = name === 'wasm' ? getThreadsCount() : name === 'cpu' ? 1 : os.cpus().length;
-  current = {
+  return {
     name,
     tfjsBackend: tf.getBackend(),
     threads,
@@ -120,7 +114,6 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
     skipped,
     device: name === 'tensorflow-gpu' ? 'gpu' : 'cpu',
   };
-  return current;
 }
 
 export function describeBackend(info: BackendInfo): string {

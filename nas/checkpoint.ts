@@ -3,7 +3,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ParamSnapshot } from './params.js';
+import type { SearchOutcome } from './train.js';
 import { writeFileAtomicSync } from './util/fs.js';
+
+/** Named float arrays: parameters ("p:" prefix) and optimiser slots. */
+export type CheckpointArrays = Record<string, { shape: number[]; data: Float32Array }>;
+
+/** What every loop's checkpoint records: the last finished epoch and the SGD step count. */
+export interface EpochCheckpointMeta {
+  epoch: number;
+  sgdStep: number;
+}
+
+/** The search loop's checkpoint (nas/train.ts runSearch): the outcome so far, Adam's step and τ. */
+export interface SearchCheckpointMeta extends EpochCheckpointMeta {
+  adamStep: number;
+  tau: number;
+  out: SearchOutcome;
+}
+
+/** The evaluation loop's checkpoint (nas/train.ts runEvaluation). */
+export interface EvalCheckpointMeta extends EpochCheckpointMeta {
+  lossTrace: number[];
+  stepsRun: number;
+}
 
 /** The checkpoint's JSON index; it names the binary file that holds the arrays. */
 export function checkpointMetaFile(dir: string): string {
@@ -11,7 +34,7 @@ export function checkpointMetaFile(dir: string): string {
 }
 
 /** Save named float arrays and a JSON-serialisable meta object. The bin is written first, the meta last. */
-export function saveCheckpoint(dir: string, meta: Record<string, unknown>, arrays: Record<string, { shape: number[]; data: Float32Array }>): void {
+export function saveCheckpoint<M extends EpochCheckpointMeta>(dir: string, meta: M, arrays: CheckpointArrays): void {
   fs.mkdirSync(dir, { recursive: true });
   const metaFile = checkpointMetaFile(dir);
   const index: Record<string, { shape: number[]; offset: number; length: number }> = {};
@@ -29,32 +52,33 @@ export function saveCheckpoint(dir: string, meta: Record<string, unknown>, array
   for (const f of fs.readdirSync(dir)) if (f.startsWith('checkpoint-') && f.endsWith('.bin') && f !== binName) fs.rmSync(path.join(dir, f), { force: true });
 }
 
-export interface LoadedCheckpoint {
-  meta: Record<string, unknown>;
-  arrays: Record<string, { shape: number[]; data: Float32Array }>;
+export interface LoadedCheckpoint<M extends EpochCheckpointMeta> {
+  meta: M;
+  arrays: CheckpointArrays;
 }
 
-export function loadCheckpoint(dir: string): LoadedCheckpoint | undefined {
+/** The checkpoint in `dir`, read as the meta type its loop wrote (each loop reads only its own directory). */
+export function loadCheckpoint<M extends EpochCheckpointMeta>(dir: string): LoadedCheckpoint<M> | undefined {
   const metaFile = checkpointMetaFile(dir);
   if (!fs.existsSync(metaFile)) return undefined;
-  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as Record<string, unknown> & {
+  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as M & {
     bin: string; index: Record<string, { shape: number[]; offset: number; length: number }>;
   };
   const raw = fs.readFileSync(path.join(dir, meta.bin));
   const all = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
-  const arrays: LoadedCheckpoint['arrays'] = {};
+  const arrays: CheckpointArrays = {};
   for (const [name, e] of Object.entries(meta.index)) arrays[name] = { shape: e.shape, data: all.slice(e.offset, e.offset + e.length) };
   return { meta, arrays };
 }
 
 /** Parameter snapshot ↔ checkpoint arrays (prefix "p:"). */
-export function snapshotArrays(snap: ParamSnapshot): Record<string, { shape: number[]; data: Float32Array }> {
-  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+export function snapshotArrays(snap: ParamSnapshot): CheckpointArrays {
+  const out: CheckpointArrays = {};
   for (const [k, v] of Object.entries(snap)) out[`p:${k}`] = { shape: v.shape, data: v.data };
   return out;
 }
 
-export function arraysSnapshot(arrays: LoadedCheckpoint['arrays'], kinds: Record<string, ParamSnapshot[string]['kind']>): ParamSnapshot {
+export function arraysSnapshot(arrays: CheckpointArrays, kinds: Record<string, ParamSnapshot[string]['kind']>): ParamSnapshot {
   const out: ParamSnapshot = {};
   for (const [k, v] of Object.entries(arrays)) if (k.startsWith('p:')) out[k.slice(2)] = { kind: kinds[k.slice(2)] ?? 'weight', shape: v.shape, data: v.data };
   return out;

@@ -1,14 +1,18 @@
 // Every setting of a search or an evaluation, as plain data that suites fill. Defaults follow the spec
 // (../shared/spec/entrannas-paper.md §4, §7); choices where the paper is silent are named and settable.
 
-export const METHODS = ['entrannas', 'entrannas-dst', 'darts-1st', 'darts-2nd', 'pc-darts', 'random-ws'] as const;
-export type MethodName = (typeof METHODS)[number];
+// The engine knows no method by name: methods/registry.ts owns the names, each method's defaults over the
+// method-neutral ones below, its validation and its traits.
 
 export const DARTS_OPS = [
   'none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect',
   'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5',
 ] as const;
 export type OpName = (typeof DARTS_OPS)[number];
+
+export function isOpName(s: string): s is OpName {
+  return (DARTS_OPS as readonly string[]).includes(s);
+}
 
 export interface SpaceConfig {
   /** Candidate ops (spec A3: EnTranNAS/DST drop `none`, DARTS keeps all 8). */
@@ -74,7 +78,8 @@ export interface AdamConfig {
 }
 
 export interface SearchConfig {
-  method: MethodName;
+  /** A name in methods/registry.ts (which validates it). */
+  method: string;
   seed: number;
   space: SpaceConfig;
   data: DataConfig;
@@ -147,28 +152,29 @@ export interface EvalConfig {
 export const STANDARD_OPS: OpName[] = [...DARTS_OPS];
 export const NO_NONE_OPS: OpName[] = DARTS_OPS.filter((o) => o !== 'none');
 
-/** Defaults for a method on CIFAR-10 at paper scale (spec §4). Suites override what they change. */
-export function defaultSearchConfig(method: MethodName, seed = 0): SearchConfig {
-  const isEnTran = method === 'entrannas' || method === 'entrannas-dst';
-  const isPc = method === 'pc-darts';
-  const big = isEnTran || isPc;
+/**
+ * The method-neutral search defaults: the DARTS protocol on CIFAR-10 at paper scale (spec §4), all 8 ops.
+ * A method's registry entry overrides what it changes (methods/registry.ts defaultSearchConfig); suites
+ * override what they change on top.
+ */
+export function baseSearchConfig(method: string, seed = 0): SearchConfig {
   return {
     method,
     seed,
-    space: { ops: isEnTran ? [...NO_NONE_OPS] : [...STANDARD_OPS], nodes: 4 },
+    space: { ops: [...STANDARD_OPS], nodes: 4 },
     data: { dataset: 'cifar10', trainPortion: 0.5 },
     layers: 8,
     channels: 16,
     stemMultiplier: 3,
     stem: 'cifar',
-    batchSize: big ? 256 : 64,
+    batchSize: 64,
     microBatch: 0,
     epochs: 50,
     stepsPerEpoch: 0,
     evalBatches: 0,
-    weights: { lr: big ? 0.1 : 0.025, lrMin: 0.001, momentum: 0.9, weightDecay: 3e-4, gradClip: 5 },
-    arch: { lr: big ? 6e-4 : 3e-4, beta1: 0.5, beta2: 0.999, weightDecay: 1e-3, gradClip: 10 },
-    archWarmupEpochs: big ? 15 : 0,
+    weights: { lr: 0.025, lrMin: 0.001, momentum: 0.9, weightDecay: 3e-4, gradClip: 5 },
+    arch: { lr: 3e-4, beta1: 0.5, beta2: 0.999, weightDecay: 1e-3, gradClip: 10 },
+    archWarmupEpochs: 0,
     temperature: { start: 1, end: 1 },
     entrannas: { engineCells: 'first-of-type', featureSharing: true },
     dst: { betaInit: 0, sparsityPenalty: 0 },

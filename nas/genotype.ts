@@ -2,8 +2,7 @@
 // (any number of (op, input) pairs per node, several ops per edge). Inputs: 0 = cell k-2, 1 = cell k-1,
 // j ≥ 2 = intermediate node j. Published cells (../shared/spec/genotypes.json) are built in by name.
 import fs from 'node:fs';
-import { isOpName } from './ops.js';
-import type { OpName } from './config.js';
+import { isOpName, type OpName } from './config.js';
 import { PUBLISHED } from './genotypes-published.js';
 
 export type Pair = [OpName, number];
@@ -114,10 +113,6 @@ export function loadGenotype(nameOrPath: string): Genotype {
     raw = (raw as { genotype: unknown }).genotype;
   }
   return parseGenotype(raw, nameOrPath);
-}
-
-export function genotypeKey(g: Genotype): string {
-  return JSON.stringify(genotypeToJson(g));
 }
 
 /** Number of (node, pair) differences between two cells of the same node count (stability metric). */

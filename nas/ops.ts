@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as K from './kernels/index.js';
 import { BatchNorm, Depthwise, Pointwise, type ForwardCtx } from './layers.js';
 import type { ParamStore } from './params.js';
-import { DARTS_OPS, type OpName } from './config.js';
+import type { OpName } from './config.js';
 
 export interface OpArgs {
   store: ParamStore;
@@ -119,10 +119,6 @@ export const OPS: Record<OpName, (a: OpArgs) => CandidateOp> = {
   dil_conv_3x3: (a) => { const m = new DilConv(a, 3); return make('dil_conv_3x3', true, false, (x, c) => m.apply(x, c)); },
   dil_conv_5x5: (a) => { const m = new DilConv(a, 5); return make('dil_conv_5x5', true, false, (x, c) => m.apply(x, c)); },
 };
-
-export function isOpName(s: string): s is OpName {
-  return (DARTS_OPS as readonly string[]).includes(s);
-}
 
 export function buildOp(name: OpName, args: OpArgs): CandidateOp {
   const f = OPS[name];

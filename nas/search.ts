@@ -1,5 +1,5 @@
 // The super-net search base: network, α per cell type, optimisers, and the steps every method shares.
-// Methods (entrannas/, baselines/) override how cells run (modesFor), how α is stepped and how a genotype is derived.
+// Methods (methods/) override how cells run (modesFor), how α is stepped and how a genotype is derived.
 import * as tf from '@tensorflow/tfjs-core';
 import type { SearchConfig } from './config.js';
 import { SearchNetwork } from './network.js';
@@ -9,7 +9,7 @@ import { edgeCount, type CellMode, type DerivedPair, type SearchCellOptions } fr
 import type { ForwardCtx } from './layers.js';
 import { Adam, Sgd, clipByGlobalNorm, type NamedGrads } from './optim.js';
 import type { CellGenotype, Genotype } from './genotype.js';
-import { softmaxRows, toRows } from './derive.js';
+import { deriveTop2, softmaxRows, toRows } from './derive.js';
 import { variableGrads } from './grad.js';
 
 export interface TensorBatch {
@@ -23,6 +23,19 @@ export interface DataShape {
 }
 
 export type ModeFn = (index: number, reduction: boolean) => CellMode;
+
+/** Cell modes that differ only by cell type, each computed once per forward (the first cell of its type asks). */
+export function perCellType(make: (reduction: boolean) => CellMode): ModeFn {
+  const cache = new Map<boolean, CellMode>();
+  return (_i, r) => {
+    let m = cache.get(r);
+    if (!m) {
+      m = make(r);
+      cache.set(r, m);
+    }
+    return m;
+  };
+}
 
 /** Mean cross-entropy, with optional label smoothing. */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, smoothing = 0): tf.Scalar {
@@ -113,8 +126,11 @@ export abstract class SupernetSearch {
 
   /** Cell modes for a step: purpose 'weights' (SGD step), 'arch' (α step) or 'eval' (scoring the super-net). */
   abstract modesFor(purpose: 'weights' | 'arch' | 'eval'): ModeFn;
-  /** The genotype the current architecture parameters derive. */
-  abstract derive(): Genotype;
+  /** The genotype the current architecture parameters derive: the DARTS top-2 rule on softmax(α/τ) by default. */
+  derive(): Genotype {
+    const { ops, nodes } = this.cfg.space;
+    return { format: 'darts', normal: deriveTop2(this.probs(false), ops, nodes), reduce: deriveTop2(this.probs(true), ops, nodes) };
+  }
   /** Whether this method has an architecture step (random-ws has none). */
   hasArchStep(): boolean {
     return this.archVars.size > 0;
@@ -149,15 +165,7 @@ export abstract class SupernetSearch {
 
   /** Mixed-mode cells weighted by softmax(α/τ), computed once per forward per cell type. */
   protected softmaxModes(): ModeFn {
-    const cache = new Map<boolean, CellMode>();
-    return (_i, r) => {
-      let m = cache.get(r);
-      if (!m) {
-        m = { kind: 'mixed', weights: this.probsTensor(r) };
-        cache.set(r, m);
-      }
-      return m;
-    };
+    return perCellType((r) => ({ kind: 'mixed', weights: this.probsTensor(r) }));
   }
 
   forwardLoss(b: TensorBatch, modes: ModeFn, ctx: ForwardCtx = { training: true }): tf.Scalar {

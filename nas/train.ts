@@ -1,5 +1,7 @@
 // Training loops: the bi-level search loop (α/β with Adam on validation batches, weights with SGD on
-// training batches) and the from-scratch evaluation loop, both with per-epoch checkpoints and NaN detection.
+// training batches) and the from-scratch evaluation loop. Both run on one driver (driveLoop) that owns resume
+// from the checkpoint, per-step timing and the peak watch, progress with an ETA, the per-epoch checkpoint and
+// divergence → outcome; each loop supplies its epoch body and what its checkpoint holds.
 import * as tf from '@tensorflow/tfjs-core';
 import type { EvalConfig } from './config.js';
 import type { Batch, Split, AugmentConfig } from './data/types.js';
@@ -12,7 +14,10 @@ import { applyBnUpdates, type ForwardCtx } from './layers.js';
 import { variableGrads } from './grad.js';
 import { TensorPeak } from './tensor-peak.js';
 import { Sgd, clipByGlobalNorm, cosineLr, linearLr, stateArrays, arraysState } from './optim.js';
-import { saveCheckpoint, loadCheckpoint, snapshotArrays, arraysSnapshot } from './checkpoint.js';
+import {
+  saveCheckpoint, loadCheckpoint, snapshotArrays, arraysSnapshot,
+  type CheckpointArrays, type EpochCheckpointMeta, type EvalCheckpointMeta, type LoadedCheckpoint, type SearchCheckpointMeta,
+} from './checkpoint.js';
 import { median } from './util/stats.js';
 
 export interface LoopProgress {
@@ -70,6 +75,72 @@ function profiled(sink: ((bytes: number) => void) | false | undefined, f: () => 
 
 function checkFinite(v: number, what: string, epoch: number, step: number): void {
   if (!Number.isFinite(v)) throw new Diverged(`${what} became ${v} at epoch ${epoch} step ${step}`);
+}
+
+/** Runs one step of an epoch (0-based `step`): the abort check, timing, the peak watch, the memory sample, progress. */
+type StepRunner = (epoch: number, step: number, body: () => void) => void;
+
+/** What a loop gives the driver. */
+interface LoopSpec<M extends EpochCheckpointMeta> {
+  epochs: number;
+  stepsPerEpoch: number;
+  hooks: LoopHooks;
+  /** Put back the state of a checkpoint; the loop continues at epoch `from`. */
+  restore(ck: LoadedCheckpoint<M>, from: number): void;
+  /** The state to save after `epoch`. */
+  checkpoint(epoch: number): { meta: M; arrays: CheckpointArrays };
+  /** One epoch; every step goes through `step`. */
+  epoch(epoch: number, step: StepRunner): Promise<void>;
+  /** The latest training loss, for progress. */
+  lastLoss(): number;
+}
+
+interface LoopRun {
+  status: 'ok' | 'diverged';
+  error?: string;
+  msPerStep: number;
+}
+
+/** The shared skeleton of both loops: resume, the epochs with their steps and checkpoints, divergence. */
+async function driveLoop<M extends EpochCheckpointMeta>(spec: LoopSpec<M>): Promise<LoopRun> {
+  const { hooks, epochs, stepsPerEpoch: spe } = spec;
+  let startEpoch = 0;
+  const ck = hooks.checkpointDir && hooks.resume ? loadCheckpoint<M>(hooks.checkpointDir) : undefined;
+  if (ck) {
+    startEpoch = ck.meta.epoch + 1;
+    spec.restore(ck, startEpoch);
+  }
+  const stepMs: number[] = [];
+  const t0 = Date.now();
+  const total = (epochs - startEpoch) * spe;
+  const runStep: StepRunner = (epoch, step, body) => {
+    hooks.signal?.throwIfAborted();
+    const ts = Date.now();
+    profiled(step === 0 && hooks.notePeakTensorBytes, body);
+    stepMs.push(Date.now() - ts);
+    hooks.sampleMemory?.();
+    const done = (epoch - startEpoch) * spe + step + 1;
+    if (hooks.progress && (step % 5 === 0 || step === spe - 1)) {
+      hooks.progress({ epoch, epochs, step: step + 1, stepsPerEpoch: spe, loss: spec.lastLoss(),
+        etaSeconds: ((Date.now() - t0) / done / 1000) * (total - done) });
+    }
+  };
+  const run: LoopRun = { status: 'ok', msPerStep: NaN };
+  try {
+    for (let epoch = startEpoch; epoch < epochs; epoch++) {
+      await spec.epoch(epoch, runStep);
+      if (hooks.checkpointDir) {
+        const { meta, arrays } = spec.checkpoint(epoch);
+        saveCheckpoint(hooks.checkpointDir, meta, arrays);
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Diverged)) throw err;
+    run.status = 'diverged';
+    run.error = err.message;
+  }
+  run.msPerStep = msPerStepOf(stepMs);
+  return run;
 }
 
 /** Accuracy of a forward over up to `limit` batches of a split (no augmentation, fixed order). */
@@ -134,27 +205,27 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
     epochTraces: [], supernetValAcc: NaN, derivedValAcc: NaN, stableFromEpoch: 0, stepsRun: 0, stepsPerEpoch: spe, msPerStep: NaN,
     memoryStrategy: cfg.microBatch > 0 && cfg.microBatch < bs ? `micro-batch ${cfg.microBatch} of ${bs} with gradient accumulation` : 'none',
   };
-  const stepMs: number[] = [];
-  let startEpoch = 0;
   const kinds = Object.fromEntries(method.store.list().map((e) => [e.path, e.kind]));
-  if (hooks.checkpointDir && hooks.resume) {
-    const ck = loadCheckpoint(hooks.checkpointDir);
-    if (ck) {
-      method.store.load(arraysSnapshot(ck.arrays, kinds));
-      const m = ck.meta as unknown as { epoch: number; sgdStep: number; adamStep: number; out: SearchOutcome; tau: number };
-      method.sgd.load(arraysState('sgd', m.sgdStep, ck.arrays));
-      method.adam?.load(arraysState('adam', m.adamStep, ck.arrays));
-      method.tau = m.tau;
-      Object.assign(out, m.out);
-      method.onArchUpdated();
-      startEpoch = m.epoch + 1;
-      out.resumedFromEpoch = startEpoch;
-    }
-  }
-  const t0 = Date.now();
   const archParams = () => Object.fromEntries(method.store.list('arch').map((e) => [e.path, Array.from(e.variable.dataSync())]));
-  try {
-    for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
+  const run = await driveLoop<SearchCheckpointMeta>({
+    epochs: cfg.epochs,
+    stepsPerEpoch: spe,
+    hooks,
+    restore: (ck, from) => {
+      method.store.load(arraysSnapshot(ck.arrays, kinds));
+      method.sgd.load(arraysState('sgd', ck.meta.sgdStep, ck.arrays));
+      method.adam?.load(arraysState('adam', ck.meta.adamStep, ck.arrays));
+      method.tau = ck.meta.tau;
+      Object.assign(out, ck.meta.out);
+      method.onArchUpdated();
+      out.resumedFromEpoch = from;
+    },
+    checkpoint: (epoch) => ({
+      meta: { epoch, sgdStep: method.sgd.step, adamStep: method.adam?.step ?? 0, tau: method.tau, out },
+      arrays: { ...snapshotArrays(method.store.snapshot()), ...stateArrays('sgd', method.sgd.state()), ...(method.adam ? stateArrays('adam', method.adam.state()) : {}) },
+    }),
+    lastLoss: () => out.lossTrace[out.lossTrace.length - 1],
+    epoch: async (epoch, runStep) => {
       const frac = cfg.epochs > 1 ? epoch / (cfg.epochs - 1) : 0;
       const tau = cfg.temperature.start + (cfg.temperature.end - cfg.temperature.start) * frac;
       if (tau !== method.tau) {
@@ -167,14 +238,12 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
       const wIt = data.weights.batches(opts);
       const aIt = data.arch.batches(opts);
       for (let step = 0; step < spe; step++) {
-        hooks.signal?.throwIfAborted();
         const [w, a] = await Promise.all([wIt.next(), aIt.next()]);
         if (w.done || a.done) break;
-        const ts = Date.now();
-        const train = toTensors(w.value);
-        const val = toTensors(a.value);
-        try {
-          const run = () => {
+        runStep(epoch, step, () => {
+          const train = toTensors(w.value);
+          const val = toTensors(a.value);
+          try {
             method.beforeWeightStep(method.rng.child(`path-${epoch}-${step}`));
             if (archOn) {
               const al = method.archStep(val, train, lr);
@@ -184,39 +253,23 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
             const loss = method.weightStep(train, lr);
             out.lossTrace.push(loss);
             checkFinite(loss, 'training loss', epoch, step);
-          };
-          profiled(step === 0 && hooks.notePeakTensorBytes, run);
-        } finally {
-          disposeBatch(train);
-          disposeBatch(val);
-        }
+          } finally {
+            disposeBatch(train);
+            disposeBatch(val);
+          }
+        });
         out.stepsRun++;
-        stepMs.push(Date.now() - ts);
-        hooks.sampleMemory?.();
-        const done = (epoch - startEpoch) * spe + step + 1;
-        const left = (cfg.epochs - startEpoch) * spe - done;
-        if (hooks.progress && (step % 5 === 0 || step === spe - 1)) {
-          hooks.progress({ epoch, epochs: cfg.epochs, step: step + 1, stepsPerEpoch: spe, loss: out.lossTrace[out.lossTrace.length - 1],
-            etaSeconds: ((Date.now() - t0) / done / 1000) * left });
-        }
       }
       await wIt.return(undefined);
       await aIt.return(undefined);
       out.genotypeHistory.push(genotypeToJson(method.derive()));
       out.archHistory.push(archParams());
       out.epochTraces.push(method.epochTrace());
-      if (hooks.checkpointDir) {
-        saveCheckpoint(hooks.checkpointDir,
-          { epoch, sgdStep: method.sgd.step, adamStep: method.adam?.step ?? 0, tau: method.tau, out },
-          { ...snapshotArrays(method.store.snapshot()), ...stateArrays('sgd', method.sgd.state()), ...(method.adam ? stateArrays('adam', method.adam.state()) : {}) });
-      }
-    }
-  } catch (err) {
-    if (!(err instanceof Diverged)) throw err;
-    out.status = 'diverged';
-    out.error = err.message;
-  }
-  out.msPerStep = msPerStepOf(stepMs);
+    },
+  });
+  out.status = run.status;
+  out.error = run.error;
+  out.msPerStep = run.msPerStep;
   if (out.status === 'ok') {
     const limit = cfg.evalBatches;
     const score = (modes: () => ModeFn) => accuracy(data.arch, bs, limit, cfg.seed, (b) => method.correct(b, modes));
@@ -265,92 +318,80 @@ export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: E
   if (full < 1) throw new Error(`evaluation data too small: ${data.train.size} images for batch ${bs}`);
   const spe = cfg.stepsPerEpoch > 0 ? Math.min(full, cfg.stepsPerEpoch) : full;
   const out: EvalOutcome = { status: 'ok', testAcc: NaN, testError: NaN, lossTrace: [], size: { params: 0, paramsWithAux: 0, macs: 0 }, stepsRun: 0, msPerStep: NaN };
-  const stepMs: number[] = [];
-  let startEpoch = 0;
   const kinds = Object.fromEntries(store.list().map((e) => [e.path, e.kind]));
   try {
-    if (hooks.checkpointDir && hooks.resume) {
-      const ck = loadCheckpoint(hooks.checkpointDir);
-      if (ck) {
+    const run = await driveLoop<EvalCheckpointMeta>({
+      epochs: cfg.epochs,
+      stepsPerEpoch: spe,
+      hooks,
+      restore: (ck, from) => {
         store.load(arraysSnapshot(ck.arrays, kinds));
-        const m = ck.meta as unknown as { epoch: number; sgdStep: number; lossTrace: number[]; stepsRun: number };
-        sgd.load(arraysState('sgd', m.sgdStep, ck.arrays));
-        out.lossTrace = m.lossTrace;
-        out.stepsRun = m.stepsRun;
-        startEpoch = m.epoch + 1;
-        out.resumedFromEpoch = startEpoch;
-      }
-    }
-    const t0 = Date.now();
-    for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
-      const lr = cfg.lrSchedule === 'cosine'
-        ? cosineLr(cfg.weights.lr, cfg.weights.lrMin, epoch, cfg.epochs)
-        : linearLr(cfg.weights.lr, epoch, cfg.epochs, cfg.weights.warmupEpochs ?? 0);
-      const dropProb = (cfg.dropPath * epoch) / cfg.epochs;
-      const it = data.train.batches({ batchSize: bs, seed: cfg.seed, epoch, shuffle: true, augment: data.augment, dropLast: true, limitBatches: spe });
-      let step = 0;
-      for await (const b of it) {
-        hooks.signal?.throwIfAborted();
-        const ts = Date.now();
-        const profileThis = step === 0 && hooks.notePeakTensorBytes;
-        const t = toTensors(b);
-        const maskRng = rng.child(`drop-${epoch}-${step}`);
-        const ctx: ForwardCtx = {
-          training: true, bnUpdates: [],
-          dropPath: { prob: dropProb, mask: (n) => tf.tensor1d(Array.from({ length: n }, () => (maskRng.uniform() < 1 - dropProb ? 1 : 0))) },
-        };
-        try {
-          profiled(profileThis, () => {
-            const { value, grads } = variableGrads(() => {
-              const o = net.forward(t.x, ctx);
-              let loss = crossEntropy(o.logits, t.y, cfg.labelSmoothing);
-              if (o.auxLogits) loss = tf.add(loss, tf.mul(crossEntropy(o.auxLogits, t.y, cfg.labelSmoothing), cfg.auxiliaryWeight)) as tf.Scalar;
-              return loss;
-            }, [...vars.values()]);
-            const loss = value.dataSync()[0];
-            value.dispose();
-            const named = Object.fromEntries([...vars].filter(([, v]) => grads[v.name]).map(([n, v]) => [n, grads[v.name]]));
-            out.lossTrace.push(loss);
-            if (!Number.isFinite(loss)) {
-              tf.dispose(Object.values(grads));
-              throw new Diverged(`training loss became ${loss} at epoch ${epoch} step ${step}`);
+        sgd.load(arraysState('sgd', ck.meta.sgdStep, ck.arrays));
+        out.lossTrace = ck.meta.lossTrace;
+        out.stepsRun = ck.meta.stepsRun;
+        out.resumedFromEpoch = from;
+      },
+      checkpoint: (epoch) => ({
+        meta: { epoch, sgdStep: sgd.step, lossTrace: out.lossTrace, stepsRun: out.stepsRun },
+        arrays: { ...snapshotArrays(store.snapshot()), ...stateArrays('sgd', sgd.state()) },
+      }),
+      lastLoss: () => out.lossTrace[out.lossTrace.length - 1],
+      epoch: async (epoch, runStep) => {
+        const lr = cfg.lrSchedule === 'cosine'
+          ? cosineLr(cfg.weights.lr, cfg.weights.lrMin, epoch, cfg.epochs)
+          : linearLr(cfg.weights.lr, epoch, cfg.epochs, cfg.weights.warmupEpochs ?? 0);
+        const dropProb = (cfg.dropPath * epoch) / cfg.epochs;
+        const it = data.train.batches({ batchSize: bs, seed: cfg.seed, epoch, shuffle: true, augment: data.augment, dropLast: true, limitBatches: spe });
+        let step = 0;
+        for await (const b of it) {
+          runStep(epoch, step, () => {
+            const t = toTensors(b);
+            const maskRng = rng.child(`drop-${epoch}-${step}`);
+            const ctx: ForwardCtx = {
+              training: true, bnUpdates: [],
+              dropPath: { prob: dropProb, mask: (n) => tf.tensor1d(Array.from({ length: n }, () => (maskRng.uniform() < 1 - dropProb ? 1 : 0))) },
+            };
+            try {
+              const { value, grads } = variableGrads(() => {
+                const o = net.forward(t.x, ctx);
+                let loss = crossEntropy(o.logits, t.y, cfg.labelSmoothing);
+                if (o.auxLogits) loss = tf.add(loss, tf.mul(crossEntropy(o.auxLogits, t.y, cfg.labelSmoothing), cfg.auxiliaryWeight)) as tf.Scalar;
+                return loss;
+              }, [...vars.values()]);
+              const loss = value.dataSync()[0];
+              value.dispose();
+              const named = Object.fromEntries([...vars].filter(([, v]) => grads[v.name]).map(([n, v]) => [n, grads[v.name]]));
+              out.lossTrace.push(loss);
+              if (!Number.isFinite(loss)) {
+                tf.dispose(Object.values(grads));
+                throw new Diverged(`training loss became ${loss} at epoch ${epoch} step ${step}`);
+              }
+              clipByGlobalNorm(named, cfg.weights.gradClip);
+              sgd.apply(named, lr);
+              tf.dispose(Object.values(named));
+              applyBnUpdates(ctx);
+            } finally {
+              for (const [, u] of ctx.bnUpdates ?? []) u.dispose();
+              disposeBatch(t);
             }
-            clipByGlobalNorm(named, cfg.weights.gradClip);
-            sgd.apply(named, lr);
-            tf.dispose(Object.values(named));
-            applyBnUpdates(ctx);
           });
-        } finally {
-          for (const [, u] of ctx.bnUpdates ?? []) u.dispose();
-          disposeBatch(t);
+          step++;
+          out.stepsRun++;
         }
-        step++;
-        out.stepsRun++;
-        stepMs.push(Date.now() - ts);
-        hooks.sampleMemory?.();
-        const done = (epoch - startEpoch) * spe + step;
-        if (hooks.progress && (step % 5 === 0 || step === spe)) {
-          hooks.progress({ epoch, epochs: cfg.epochs, step, stepsPerEpoch: spe, loss: out.lossTrace[out.lossTrace.length - 1],
-            etaSeconds: ((Date.now() - t0) / done / 1000) * ((cfg.epochs - startEpoch) * spe - done) });
-        }
-      }
-      if (hooks.checkpointDir) {
-        saveCheckpoint(hooks.checkpointDir, { epoch, sgdStep: sgd.step, lossTrace: out.lossTrace, stepsRun: out.stepsRun },
-          { ...snapshotArrays(store.snapshot()), ...stateArrays('sgd', sgd.state()) });
-      }
+      },
+    });
+    out.status = run.status;
+    out.error = run.error;
+    out.msPerStep = run.msPerStep;
+    if (run.status === 'ok') {
+      out.testAcc = await accuracy(data.test, bs, 0, cfg.seed,
+        (b) => tf.tidy(() => countCorrect(net.forward(b.x, { training: false }).logits, b.y)));
+      out.testError = 100 * (1 - out.testAcc);
     }
-    out.testAcc = await accuracy(data.test, bs, 0, cfg.seed,
-      (b) => tf.tidy(() => countCorrect(net.forward(b.x, { training: false }).logits, b.y)));
-    out.testError = 100 * (1 - out.testAcc);
-  } catch (err) {
-    if (!(err instanceof Diverged)) throw err;
-    out.status = 'diverged';
-    out.error = err.message;
   } finally {
     sgd.dispose();
     store.dispose();
   }
-  out.msPerStep = msPerStepOf(stepMs);
   out.size = measureEvalNetwork(netOpts, data.imageShape[0]);
   return out;
 }

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { execa } from 'execa';
 import { register as registerRun } from '../harness/commands/run.js';
-import { loadSuite } from '../harness/suites/suite.js';
+import { loadSuite, resolveConfigs } from '../harness/suites/suite.js';
+import { configHash } from '../harness/results/provenance.js';
 import { FIXTURE_CHECKPOINT, FIXTURE_GRANDCHILD_PID, FIXTURE_STEP_LOG, fixtureLoss, runFixturePhase } from '../harness/run/fixture-phase.js';
 import { guardDivergence } from '../harness/run/phase.js';
 import type { FixturePhaseSpec, PhaseContext, PhaseSpec, Progress, SearchPhaseSpec } from '../harness/run/phase-types.js';
@@ -131,6 +132,20 @@ describe('runner: planning', () => {
     assert.deepEqual(same, plain);
   });
 
+  it('each run carries its provenance: the hash of the configuration as the suite resolves it, before --micro-batch', () => {
+    const suiteDef = loadSuite('cifar10-standard');
+    const paper = toRunnableSuite(suiteDef);
+    const row = suiteDef.methods.find((m) => m.id === 'darts-1st')!;
+    const plain = planRuns(paper, { backend: 'wasm', seeds: [1], methods: ['darts-1st'] });
+    const split = planRuns(paper, { backend: 'wasm', seeds: [1], methods: ['darts-1st'], microBatch: 16 });
+    for (const phase of ['search', 'eval'] as const) {
+      const expected = configHash(resolveConfigs(suiteDef, row, 1)[phase]);
+      assert.deepEqual(plain.find((s) => s.phase === phase)!.provenance, { configHash: expected, suiteVersion: 1 });
+      assert.deepEqual(split.find((s) => s.phase === phase)!.provenance, { configHash: expected, suiteVersion: 1 }, 'an override is a deviation, not another protocol');
+    }
+    assert.notEqual(plain[0].provenance!.configHash, planRuns(paper, { backend: 'wasm', seeds: [2], methods: ['darts-1st'] })[0].provenance!.configHash, 'the seed is part of the configuration');
+  });
+
   it('names --methods when a method is unknown', () => {
     assert.throws(() => planRuns(suite, { backend: 'cpu', methods: ['a', 'zzz'] }), /--methods: unknown method "zzz".*it has: a, b/);
   });
@@ -233,6 +248,9 @@ describe('runner: failures, divergence and timeouts (child processes)', function
 
     const hang = rec('hang', 'search');
     assert.equal(hang.status, 'timeout');
+    const planned = (row: string) => specs.find((x) => x.row === row && x.phase === 'search')!.provenance;
+    assert.deepEqual(nan.provenance, planned('nan'), 'the child writes the planned provenance');
+    assert.deepEqual(hang.provenance, planned('hang'), 'so does the runner, for a run whose child could not');
     assert.match(hang.error ?? '', /timed out after 6 s; the process tree was killed/);
     assert.ok(hang.measures && hang.measures.wallSeconds >= 5.9, 'a timed-out run is measured to the kill (runner clock)');
     assert.equal(hang.env.backend, 'cpu', 'env from the child that started');

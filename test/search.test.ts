@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { defaultSearchConfig, merge, type MethodName, type SearchConfig, type SearchOverrides } from '../nas/config.js';
+import { merge, type SearchConfig, type SearchOverrides } from '../nas/config.js';
 import { loadDataset, searchSplits, type Split, type Batch, type BatchOptions } from '../nas/data/index.js';
-import { createSearch } from '../methods/registry.js';
+import { createSearch, defaultSearchConfig, type MethodName } from '../methods/registry.js';
 import { runSearch, type SearchOutcome } from '../nas/train.js';
 import { Darts } from '../methods/baselines/darts.js';
 import { EnTranNASDst } from '../methods/entrannas/dst.js';
@@ -14,6 +14,8 @@ import { RandomWs } from '../methods/baselines/random-ws.js';
 import type { TensorBatch } from '../nas/search.js';
 import { useBackend } from './helpers/backend.js';
 import { WasmHeapError } from '../nas/kernels/heap.js';
+import { searchCommand } from '../harness/commands/search.js';
+import { EXIT } from '../harness/commands/common.js';
 
 const TINY: SearchOverrides = {
   data: { dataset: 'synthetic', synthetic: { trainSize: 128, testSize: 32, shape: [8, 8, 3], numClasses: 4 } },
@@ -294,6 +296,24 @@ describe('search methods (wasm)', function () {
     const ok = await search(config('entrannas', 0), { notePeakTensorBytes: (b: number) => { peak = Math.max(peak, b); } });
     assert.equal(ok.status, 'ok');
     assert.ok(peak > 0);
+  });
+
+  it('the search command exits EXIT.diverged (4) on a non-finite loss, and writes search.json but no genotype', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'diverge-'));
+    const lines: string[] = [];
+    const io = { out: (t: string) => void lines.push(t), err: (t: string) => void lines.push(t) };
+    try {
+      const r = await searchCommand({
+        method: 'darts-1st', dataset: 'synthetic', seed: 0, subset: 64, imageSize: 8, layers: 3, channels: 4, batch: 8,
+        epochs: 1, stepsPerEpoch: 3, lr: 1e30, backend: 'wasm', out,
+      }, io);
+      assert.equal(r.exitCode, EXIT.diverged);
+      assert.ok(lines.some((l) => /^diverged: .* became NaN at epoch 0 step \d/.test(l)), lines.join(''));
+      assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'search.json'), 'utf8')).status, 'diverged');
+      assert.equal(fs.existsSync(path.join(out, 'genotype.json')), false);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('the tensor count stays flat across training steps (no leaks)', () => {

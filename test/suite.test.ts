@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { METHODS, defaultEvalConfig, defaultSearchConfig } from '../nas/config.js';
+import { defaultEvalConfig } from '../nas/config.js';
+import { METHOD_NAMES, defaultSearchConfig } from '../methods/registry.js';
 import {
-  SuiteError, compileSchema, configDiff, deviationsFor, listSuites, loadSuite, parseSuite, resolveRuns, suiteNames,
+  SuiteError, configDiff, deviationsFor, listSuites, loadSuite, parseSuite, resolveRuns, suiteNames,
 } from '../harness/suites/suite.js';
+import { compileSchema } from '../harness/suites/json-schema.js';
 import { packageRoot } from '../nas/util/fs.js';
 import { evalConfigSchema, searchConfigSchema } from '../harness/suites/schema.js';
 import { verdictTarget } from '../harness/suites/targets.js';
@@ -180,7 +182,7 @@ describe('suites: built-in suites', () => {
   });
 
   it('the default configs match the full config schemas (schema and config.ts agree)', () => {
-    for (const m of METHODS) assert.ok(validSearch(defaultSearchConfig(m, 0)), `${m}: ${JSON.stringify(validSearch.errors)}`);
+    for (const m of METHOD_NAMES) assert.ok(validSearch(defaultSearchConfig(m, 0)), `${m}: ${JSON.stringify(validSearch.errors)}`);
     assert.ok(validEval(defaultEvalConfig(0)), JSON.stringify(validEval.errors));
   });
 

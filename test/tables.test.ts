@@ -5,7 +5,8 @@ import path from 'node:path';
 import { RECORD_SCHEMA_VERSION, type RunRecord, type RunStatus, type Phase } from '../harness/results/record.js';
 import { recordPath } from '../harness/results/layout.js';
 import { readRecord, readRecords, type LoadedRecord, type RecordSet } from '../harness/results/store.js';
-import { parseSuite, type Suite } from '../harness/suites/suite.js';
+import { parseSuite, resolveConfigs, type Suite } from '../harness/suites/suite.js';
+import { configHash } from '../harness/results/provenance.js';
 import { buildReport, type TableRow } from '../harness/results/tables.js';
 import { CSV_COLUMNS, renderCsv, renderMarkdown } from '../harness/results/render.js';
 import { reportCommand } from '../harness/commands/report.js';
@@ -132,13 +133,13 @@ const byId = (rows: TableRow[], suite: string, id: string): TableRow => {
 };
 
 describe('tables: verdicts from constructed records', () => {
-  it('gives reproduced, within tolerance, not reproduced, proxy and not run', () => {
+  it('gives reproduced, inconclusive, not reproduced, proxy and not run', () => {
     const set: RecordSet = {
       resultsDir: 'mem',
       problems: [],
       records: [
-        ...row('vt', 'repro', [2.7, 2.9, 3.0]),
-        ...row('vt', 'tol', [2.95, 2.96, 2.97]),
+        ...row('vt', 'repro', [2.7, 2.71, 2.72]), // one-sided upper bound 2.737 ≤ 2.76 + 0.3
+        ...row('vt', 'tol', [2.4, 3.0, 3.5]), // mean 2.967 inside the margin, but its interval spans it
         ...row('vt', 'notrepro', [3.2, 3.3, 3.25]),
         ...row('vt', 'deviates', [2.7, 2.8, 2.75], { deviations: ['batch 32 instead of 64'] }),
         ...row('px', 'p', [9.5]),
@@ -148,13 +149,52 @@ describe('tables: verdicts from constructed records', () => {
     const v = (s: string, id: string) => byId(report.rows, s, id).verdict;
     assert.deepEqual(
       [v('vt', 'repro'), v('vt', 'tol'), v('vt', 'notrepro'), v('vt', 'deviates'), v('px', 'p'), v('vt', 'none')],
-      ['reproduced', 'within tolerance', 'not reproduced', 'proxy', 'proxy', 'not run'],
+      ['reproduced', 'inconclusive', 'not reproduced', 'proxy', 'proxy', 'not run'],
     );
     assert.equal(byId(report.rows, 'vt', 'none').command, 'npx entrannas-bench run vt');
     assert.equal(byId(report.rows, 'vt', 'repro').command, undefined);
     assert.deepEqual(byId(report.rows, 'vt', 'deviates').deviations, ['batch 32 instead of 64']);
     assert.deepEqual(byId(report.rows, 'px', 'p').deviations, ['CPU instead of GPU']);
     assert.deepEqual(report.unmatched, []);
+  });
+});
+
+describe('tables: provenance', () => {
+  const [vt] = verdictSuites();
+  const v2 = { ...vt, version: 2 };
+  const withProv = (r: LoadedRecord, suite: Suite, hash?: string): LoadedRecord => {
+    const rowDef = suite.methods.find((m) => m.id === r.row)!;
+    const expected = configHash(resolveConfigs(suite, rowDef, r.seed)[r.phase]);
+    return { ...r, record: { ...r.record, provenance: { configHash: hash ?? expected, suiteVersion: 1 } } };
+  };
+
+  it('records of an older suite version are stale: listed beside the table and left out of the verdict', () => {
+    const records = row('vt', 'repro', [2.7, 2.71, 2.72]).map((r) => withProv(r, vt));
+    const current = buildReport([vt], { resultsDir: 'mem', problems: [], records }, 'T');
+    assert.equal(byId(current.rows, 'vt', 'repro').verdict, 'reproduced');
+    assert.deepEqual(byId(current.rows, 'vt', 'repro').stale, []);
+    assert.equal(byId(current.rows, 'vt', 'repro').unverified, 0);
+    const later = buildReport([v2], { resultsDir: 'mem', problems: [], records }, 'T');
+    const r = byId(later.rows, 'vt', 'repro');
+    assert.equal(r.verdict, 'not run', 'every record is stale: nothing current ran');
+    assert.equal(r.stale.length, 6);
+    assert.match(r.stale[0], /vt\/repro\/seed-0\/search: suite version 1, now 2/);
+    assert.match(renderMarkdown(later), /Stale records[^\n]*\n\n- vt\/repro\/seed-0\/search: suite version 1, now 2/);
+  });
+
+  it('a record whose configuration the suite no longer resolves is stale', () => {
+    const records = row('vt', 'repro', [2.7, 2.71, 2.72]).map((r, i) => withProv(r, vt, i === 1 ? 'f'.repeat(64) : undefined));
+    const r = byId(buildReport([vt], { resultsDir: 'mem', problems: [], records }, 'T').rows, 'vt', 'repro');
+    assert.equal(r.stale.length, 1);
+    assert.match(r.stale[0], /seed-0\/eval: its configuration differs/);
+    assert.equal(r.verdict, 'incomplete', 'the stale eval no longer counts: 5 of 6 declared runs');
+  });
+
+  it('records written before provenance are read and counted as unverified', () => {
+    const r = byId(buildReport([vt], { resultsDir: 'mem', problems: [], records: row('vt', 'repro', [2.7, 2.71, 2.72]) }, 'T').rows, 'vt', 'repro');
+    assert.equal(r.verdict, 'reproduced');
+    assert.equal(r.unverified, 6);
+    assert.match(renderMarkdown(buildReport([vt], { resultsDir: 'mem', problems: [], records: row('vt', 'repro', [2.7, 2.71, 2.72]) }, 'T')), /6 of unverified provenance/);
   });
 });
 
@@ -196,19 +236,29 @@ describe('tables: aggregation', () => {
     assert.deepEqual(r.status.eval, { ok: 3, failed: 1, timeout: 0, diverged: 0 });
     const tol = byId(report.rows, 'vt', 'tol');
     assert.deepEqual(tol.status.eval, { ok: 0, failed: 0, timeout: 1, diverged: 1 });
-    assert.equal(tol.verdict, 'not reproduced');
-    assert.match(tol.verdictBasis, /1 timeout, 1 diverged/);
+    assert.equal(tol.verdict, 'failed', 'a diverged or timed-out seed fails the row, never "not reproduced"');
+    assert.match(tol.verdictBasis, /eval seed 0 diverged: planted diverged; eval seed 1 timed out: planted timeout/);
     const md = renderMarkdown(report);
-    assert.ok(md.includes('3 ok, 1 timeout · 3 ok, 1 failed (of 3)'), md);
+    assert.ok(md.includes('3 ok, 1 timeout · 3 ok, 1 failed (6 of 6 declared ok)'), md);
     const csv = csvObjects(renderCsv(report));
     const c = csv.find((x) => x.row === 'repro')!;
     assert.deepEqual([c.search_ok, c.search_timeout, c.eval_ok, c.eval_failed], ['3', '1', '3', '1']);
   });
 
+  it('a seed beyond the declared ones makes the row proxy, and says why', () => {
+    assert.equal(r.verdict, 'proxy');
+    assert.match(r.verdictBasis, /seed 3 beyond the suite's declared seeds \(0, 1, 2\)/);
+    assert.deepEqual(r.ours.errorValues.map((x) => x.seed), [0, 1, 2], 'the verdict figures hold declared seeds only');
+  });
+
   it('the verdict uses the mean (mean-of-k) and our column holds our mean, not the paper figure', () => {
-    assert.equal(r.verdict, 'reproduced');
-    assert.equal(r.judgement!.ours, r.ours.errorMean);
-    const c = csvObjects(renderCsv(report)).find((x) => x.row === 'repro')!;
+    const declared = buildReport(suites, { resultsDir: 'mem', problems: [], records: records.filter((x) => x.seed < 3) }, 'T');
+    const d = byId(declared.rows, 'vt', 'repro');
+    // mean 2.7, sd 0.2: upper bound 2.7 + 2.920 · 0.2 / √3 = 3.037 ≤ 3.06
+    assert.equal(d.verdict, 'reproduced');
+    assert.equal(d.judgement!.ours, d.ours.errorMean);
+    assert.ok(Math.abs(d.judgement!.bound - (2.7 + (2.919986 * 0.2) / Math.sqrt(3))) < 1e-4);
+    const c = csvObjects(renderCsv(declared)).find((x) => x.row === 'repro')!;
     assert.equal(Number(c.ours_error_mean), r.ours.errorMean);
     assert.equal(c.paper_error, '2.76');
     assert.equal(c.paper_error_aggregate, 'mean-of-k');
@@ -268,8 +318,8 @@ describe('tables: rendering and the report/check commands', function () {
     // markdown: the DST row has a dash in every "ours" cell and the paper figure in the paper cell
     const line = md.split('\n').find((l) => l.includes('`entrannas-dst`') && l.includes('2.22'))!;
     const cells = line.split(' | ');
-    assert.deepEqual(cells.slice(2, 11), ['—', '—', '—', '—', '—', '—', '—', '—', '—']);
-    assert.equal(cells[12], '2.22 [R] best-of-k');
+    assert.deepEqual(cells.slice(2, 12), ['—', '—', '—', '—', '—', '—', '—', '—', '—', '—']);
+    assert.equal(cells[13], '2.22 [R] best-of-k');
 
     const json = JSON.parse(readFileSync(out.written!.json, 'utf8'));
     assert.equal(json.rows.length, rows.length);
@@ -285,10 +335,11 @@ describe('tables: rendering and the report/check commands', function () {
       writeRecord(dir, rec({ suite: 'cifar10-standard', row: 'entrannas', seed, phase: 'search' }));
       writeRecord(dir, rec({ suite: 'cifar10-standard', row: 'entrannas', seed, phase: 'eval', testError: e, params: 3.4e6 }));
     });
+    writeRecord(dir, rec({ suite: 'smoke', row: 'darts-1st', seed: 0, phase: 'search', deviations: ['tiny'] }));
     writeRecord(dir, rec({ suite: 'smoke', row: 'darts-1st', seed: 0, phase: 'eval', testError: 80, deviations: ['tiny'] }));
     const set = readRecords(dir);
     assert.deepEqual(set.problems, []);
-    assert.equal(set.records.length, 7);
+    assert.equal(set.records.length, 8);
 
     const out = await reportCommand({ results: dir, suite: 'cifar10-standard', format: 'csv', generatedAt: 'T' });
     assert.equal(out.written!.csv, path.join(dir, 'tables', 'cifar10-standard.csv'));
@@ -313,7 +364,7 @@ describe('tables: rendering and the report/check commands', function () {
 
     const check = checkCommand({ results: dir });
     assert.equal(check.exitCode, 1);
-    assert.match(check.text, /FAIL cifar10-standard\/entrannas: not reproduced: best of 3 3\.4 vs target 2\.48 \(best-of-k\)/);
+    assert.match(check.text, /FAIL cifar10-standard\/entrannas: not reproduced \(indicative\): best of 3 = 3\.4 against the margin 2\.78/);
     assert.match(check.text, /smoke\/darts-1st: proxy/);
     assert.equal(checkCommand({ results: dir, suite: 'smoke' }).exitCode, 0);
   });
@@ -378,7 +429,10 @@ describe('tables: rendering and the report/check commands', function () {
   });
 
   it('the CLI wires report, check and suites (exit code from check)', async () => {
-    writeRecord(dir, rec({ suite: 'cifar10-extended', row: 'entrannas-dst', seed: 0, phase: 'eval', testError: 5 }), 'entrannas-dst');
+    [5, 5.2, 4.9].forEach((testError, seed) => {
+      writeRecord(dir, rec({ suite: 'cifar10-extended', row: 'entrannas-dst', seed, phase: 'search' }));
+      writeRecord(dir, rec({ suite: 'cifar10-extended', row: 'entrannas-dst', seed, phase: 'eval', testError }));
+    });
     const chunks: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     const errWrite = process.stderr.write.bind(process.stderr);
@@ -398,7 +452,7 @@ describe('tables: rendering and the report/check commands', function () {
     }
     assert.deepEqual(codes, [1, 0, 0]);
     const text = chunks.join('');
-    assert.match(text, /FAIL cifar10-extended\/entrannas-dst: not reproduced: best of 1 5 vs target 2\.22/);
+    assert.match(text, /FAIL cifar10-extended\/entrannas-dst: not reproduced: best of 3 = 4\.9 against the margin 2\.52/);
     assert.ok(existsSync(path.join(dir, 'tables', 'all.json')));
     const suites = JSON.parse(suitesCommand({ json: true }));
     assert.deepEqual(suites.map((s: { name: string }) => s.name), ['cifar10-extended', 'cifar10-standard', 'imagenet-topology', 'nightly-cpu', 'smoke']);

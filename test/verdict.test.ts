@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { judge, rowVerdict, summarise, VERDICTS, type RowVerdictInput } from '../harness/results/verdict.js';
+import { rowVerdict, summarise, VERDICTS, type RowVerdictInput } from '../harness/results/verdict.js';
 import { tCritical95 } from '../nas/util/stats.js';
 import type { Target } from '../harness/suites/targets.js';
 
@@ -38,93 +38,62 @@ describe('verdict: summary statistics', () => {
   });
 });
 
-describe('verdict: judging our seeds against a target', () => {
-  it('as good as the target or better: reproduced', () => {
-    const j = judge(target(), [2.6, 2.7, 2.65]);
-    assert.equal(j.verdict, 'reproduced');
-    close(j.ours, 2.65);
-    close(j.gap, -0.11);
-  });
-
-  it('worse within tolerance but not significant: reproduced, with the t statistic and band', () => {
-    // mean 2.8667, sd 0.15275, se 0.08819; t = (2.8667 − 2.76) / 0.08819 = 1.2095 < 4.303
-    const j = judge(target(), [2.7, 2.9, 3.0]);
-    assert.equal(j.verdict, 'reproduced');
-    close(j.gap, 0.10667);
-    close(j.t, 1.2095);
-    assert.equal(j.tCritical, 4.303);
-    close(j.ci95![0], 2.8667 - 4.303 * 0.08819);
-    close(j.ci95![1], 2.8667 + 4.303 * 0.08819);
-    assert.match(j.basis, /not significant/);
-  });
-
-  it('significantly worse but within tolerance: within tolerance', () => {
-    // mean 2.96, sd 0.01 → t = 0.2 / (0.01 / √3) = 34.64
-    const j = judge(target(), [2.95, 2.96, 2.97]);
-    assert.equal(j.verdict, 'within tolerance');
-    close(j.t, 34.641);
-  });
-
-  it('worse by more than the tolerance: not reproduced', () => {
-    const j = judge(target(), [3.2, 3.3]);
-    assert.equal(j.verdict, 'not reproduced');
-    close(j.gap, 0.49);
-  });
-
-  it('best-of-k compares our best seed; no spread to test', () => {
-    const t = target({ value: 2.22, sd: undefined, aggregate: 'best-of-k' });
-    const j = judge(t, [2.6, 2.4, 3.5]);
-    assert.equal(j.verdict, 'within tolerance');
-    assert.equal(j.ours, 2.4);
-    assert.equal(j.t, undefined);
-    assert.equal(judge(t, [2.2, 3.9]).verdict, 'reproduced');
-    assert.equal(judge(t, [2.6, 2.7]).verdict, 'not reproduced');
-  });
-
-  it('a single seed worse within tolerance cannot be tested: within tolerance', () => {
-    assert.equal(judge(target({ aggregate: 'single', value: 23.8, tolerance: 0.5 }), [24.1]).verdict, 'within tolerance');
-  });
-
-  it('higher-is-better targets flip the sign', () => {
-    const acc = target({ value: 76.2, direction: 'higher', tolerance: 0.5, aggregate: 'single' });
-    assert.equal(judge(acc, [76.5]).verdict, 'reproduced');
-    assert.equal(judge(acc, [75.9]).verdict, 'within tolerance');
-    assert.equal(judge(acc, [75.5]).verdict, 'not reproduced');
-    close(judge(acc, [75.5]).gap, 0.7);
-  });
-});
-
 describe('verdict: row verdicts', () => {
   const base: RowVerdictInput = {
-    suiteKind: 'paper', run: true, recordCount: 6, evalRecordCount: 3, deviates: false,
-    values: [2.7, 2.9, 3.0], statusText: 'search 3 ok; eval 3 ok', target: target(),
+    suiteKind: 'paper', run: true, recordCount: 6, declared: 6, finished: 6, failures: [], deviations: [],
+    values: [2.7, 2.75, 2.8], target: target(),
   };
 
-  it('gives all five verdicts', () => {
+  it('gives all seven verdicts, in the order of VERDICTS', () => {
     const got = [
-      rowVerdict(base).verdict,
-      rowVerdict({ ...base, values: [2.95, 2.96, 2.97] }).verdict,
-      rowVerdict({ ...base, values: [3.2, 3.3] }).verdict,
+      rowVerdict({ ...base, values: [2.7, 2.71, 2.72] }).verdict, // upper bound 2.7369 ≤ 3.06
+      rowVerdict({ ...base, values: [2.4, 3.0, 3.5] }).verdict, // mean 2.967, bound spans 3.06
+      rowVerdict({ ...base, values: [3.6, 3.7, 3.65] }).verdict, // lower bound 3.566 > 3.06
+      rowVerdict({ ...base, failures: ['eval seed 1 diverged: loss is NaN at step 4'], finished: 5 }).verdict,
+      rowVerdict({ ...base, finished: 4, recordCount: 4 }).verdict,
       rowVerdict({ ...base, suiteKind: 'proxy', target: undefined }).verdict,
-      rowVerdict({ ...base, recordCount: 0, evalRecordCount: 0, values: [] }).verdict,
+      rowVerdict({ ...base, recordCount: 0, finished: 0, values: [] }).verdict,
     ];
     assert.deepEqual(got, [...VERDICTS]);
   });
 
-  it('proxy when a paper row’s records deviate, whatever the numbers', () => {
-    assert.equal(rowVerdict({ ...base, deviates: true, values: [9.9] }).verdict, 'proxy');
+  it('a failed seed makes the row failed with the reason, never a mean over the survivors', () => {
+    const v = rowVerdict({ ...base, values: [2.7, 2.71], finished: 5, failures: ['eval seed 2 timed out: killed after 60 s'] });
+    assert.equal(v.verdict, 'failed');
+    assert.match(v.basis, /1 of 6 declared runs did not end ok: eval seed 2 timed out: killed after 60 s/);
+    assert.equal(v.judgement, undefined);
   });
 
-  it('reference rows and rows with search records only are not run', () => {
+  it('unfinished declared runs are incomplete (i of n), whatever the values so far', () => {
+    const v = rowVerdict({ ...base, values: [2.7], finished: 2, recordCount: 2 });
+    assert.equal(v.verdict, 'incomplete');
+    assert.match(v.basis, /2 of 6 declared runs finished/);
+  });
+
+  it('proxy when a paper row deviates, whatever the numbers, and the deviation is named', () => {
+    const v = rowVerdict({ ...base, deviations: ['seed 7 beyond the declared seeds'], values: [9.9, 9.9, 9.9] });
+    assert.equal(v.verdict, 'proxy');
+    assert.match(v.basis, /seed 7/);
+  });
+
+  it('reference rows and rows without records are not run', () => {
     assert.equal(rowVerdict({ ...base, run: false }).verdict, 'not run');
-    const v = rowVerdict({ ...base, evalRecordCount: 0, values: [], statusText: '3 ok' });
-    assert.equal(v.verdict, 'not run');
-    assert.match(v.basis, /eval phase has no records/);
+    assert.equal(rowVerdict({ ...base, recordCount: 0 }).verdict, 'not run');
   });
 
-  it('eval records that all failed are not reproduced', () => {
-    const v = rowVerdict({ ...base, values: [], statusText: 'eval 2 failed, 1 timeout' });
-    assert.equal(v.verdict, 'not reproduced');
-    assert.match(v.basis, /2 failed, 1 timeout/);
+  it('a verdict on an inferred target is labelled indicative', () => {
+    const v = rowVerdict({ ...base, values: [2.7, 2.71, 2.72], indicative: 'the target 2.48 is inferred [I]' });
+    assert.equal(v.verdict, 'reproduced');
+    assert.equal(v.indicative, 'the target 2.48 is inferred [I]');
+    assert.match(v.basis, /indicative only/);
+  });
+
+  it("uses the paper's sd only with its n (Welch), and best-of-k with another k is proxy", () => {
+    const welch = rowVerdict({ ...base, target: target({ n: 10 }) });
+    assert.equal(welch.judgement?.method, 'Welch');
+    assert.equal(rowVerdict(base).judgement?.method, 'one-sample t', 'sd without n: one-sample');
+    const best = rowVerdict({ ...base, target: target({ aggregate: 'best-of-k', n: 4, value: 2.22, sd: undefined }) });
+    assert.equal(best.verdict, 'proxy');
+    assert.match(best.basis, /best of 4/);
   });
 });

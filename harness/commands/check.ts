@@ -1,10 +1,12 @@
-// `check`: the verdict gate over the run records. It fails closed: on `not reproduced` rows, on unreadable records,
-// and when it has nothing to judge (a results directory that does not exist or holds no records of the suite).
+// `check`: the verdict gate over the run records. It fails closed: on `not reproduced` and `failed` rows, on
+// unreadable records, and when it has nothing to judge (a results directory that does not exist: bad input; one
+// that holds no records of the suite: failed).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { runsDir, suiteRunsDir } from '../results/layout.js';
 import { collectReport, type Report } from '../results/tables.js';
+import { FAILING_VERDICTS, verdictLabel } from '../results/verdict.js';
 import { EXIT, InputError, act, processIO, subcommand, type CommandIO } from './common.js';
 
 export interface CheckOptions {
@@ -18,7 +20,7 @@ export interface CheckOptions {
 }
 
 export interface CheckOutcome {
-  /** EXIT.ok when no verdict target failed, every record was readable and there were records; EXIT.failed otherwise. */
+  /** 0 when no row is not reproduced or failed, every record was readable and there were records; 1 otherwise. */
   exitCode: number;
   text: string;
   report: Report;
@@ -38,23 +40,24 @@ export function requireResultsDir(dir: string, command: string): void {
 }
 
 /** Records the report read (valid or not); zero means the gate saw no evidence. */
-function evidence(report: Report): number {
+export function evidence(report: Report): number {
   const count = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0);
   const seen = report.rows.reduce((n, r) => n + count(r.status.search) + count(r.status.eval), 0);
   return seen + report.unmatched.length + report.problems.length;
 }
 
-/** The gate (see the header); proxy and `not run` rows alone never fail it. */
+/** The gate: fails on `not reproduced` and `failed` rows and on unreadable records; proxy, incomplete, inconclusive and not run rows never fail. */
 export function checkCommand(opts: CheckOptions = {}): CheckOutcome {
   const dir = path.resolve(opts.results ?? 'results');
   requireResultsDir(dir, 'check');
   const report = collectReport(dir, opts.suite, opts.generatedAt);
   const lines: string[] = [];
   const failures: string[] = [];
+  const failed = report.rows.filter((r) => FAILING_VERDICTS.includes(r.verdict));
   for (const r of report.rows) {
-    const mark = r.verdict === 'not reproduced' ? 'FAIL' : r.verdict === 'reproduced' || r.verdict === 'within tolerance' ? 'ok  ' : '-   ';
-    lines.push(`${mark} ${r.suite}/${r.rowId}: ${r.verdict}: ${r.verdictBasis}`);
-    if (r.verdict === 'not reproduced') failures.push(`${r.suite}/${r.rowId}: not reproduced: ${r.verdictBasis}`);
+    const mark = FAILING_VERDICTS.includes(r.verdict) ? 'FAIL' : r.verdict === 'reproduced' ? 'ok  ' : '-   ';
+    lines.push(`${mark} ${r.suite}/${r.rowId}: ${verdictLabel(r)}: ${r.verdictBasis}`);
+    if (FAILING_VERDICTS.includes(r.verdict)) failures.push(`${r.suite}/${r.rowId}: ${verdictLabel(r)}: ${r.verdictBasis}`);
   }
   for (const p of report.problems) {
     lines.push(`FAIL unreadable record: ${p}`);
@@ -71,7 +74,9 @@ export function checkCommand(opts: CheckOptions = {}): CheckOutcome {
   for (const r of report.rows) counts.set(r.verdict, (counts.get(r.verdict) ?? 0) + 1);
   lines.push(`check: ${[...counts].map(([v, n]) => `${n} ${v}`).join(', ')}; ${report.problems.length} unreadable record(s)`);
   const exitCode = failures.length > 0 ? EXIT.failed : EXIT.ok;
-  lines.push(exitCode === EXIT.ok ? 'check: passed' : `check: FAILED (${failures.length} problem${failures.length === 1 ? '' : 's'}: ${failures[0]}${failures.length > 1 ? '; …' : ''})`);
+  const failing = FAILING_VERDICTS.map((v) => `${failed.filter((r) => r.verdict === v).length} ${v}`).join(', ');
+  const nothing = evidence(report) === 0 ? '; no records' : '';
+  lines.push(exitCode === EXIT.ok ? 'check: passed' : `check: FAILED (${failing}${failed.length ? `: ${failed.map((r) => `${r.suite}/${r.rowId}`).join(', ')}` : ''}; ${report.problems.length} unreadable${nothing})`);
   return { exitCode, text: `${lines.join('\n')}\n`, report, failures };
 }
 
@@ -91,8 +96,8 @@ export function checkJson(o: CheckOutcome): object {
 export function register(program: Command, io: CommandIO = processIO): void {
   subcommand(program, 'check')
     .description(
-      'exit non-zero when a paper target with a verdict is not reproduced, a record is unreadable, or there are no ' +
-        'records to judge (proxy and not run rows alone never fail)',
+      'exit non-zero when a row is not reproduced or failed (a run that did not end ok), naming them, when a record ' +
+        'is unreadable, or when there are no records to judge; proxy, inconclusive, incomplete and not run rows alone never fail',
     )
     .option('--results <dir>', 'results directory', 'results')
     .option('--suite <name>', 'one suite; default: every built-in suite')

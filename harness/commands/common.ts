@@ -78,3 +78,11 @@ export function usageExit(err: CommanderError): never {
 export function subcommand(parent: Command, nameAndArgs: string, opts?: { hidden?: boolean }): Command {
   return parent.command(nameAndArgs, opts).exitOverride(usageExit);
 }
+
+/**
+ * A command group ("arch", "history"), created on first use: command files that add a subcommand to a group find it
+ * here instead of importing the file that made it, so no command file imports another.
+ */
+export function commandGroup(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? subcommand(program, name).description(description);
+}

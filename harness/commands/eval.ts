@@ -4,10 +4,21 @@ import type { Command } from 'commander';
 import { initBackend, describeBackend } from '../../nas/backend.js';
 import { defaultEvalConfig, merge, type EvalConfig } from '../../nas/config.js';
 import { runEvalPhase } from '../run/eval-phase.js';
-import { addSizeFlags, consoleContext, type SizeFlags } from './search.js';
-import { floatOption, intOption } from './flags.js';
+import { consoleContext } from '../run/progress.js';
+import { EXIT, act, processIO, subcommand, type CommandIO, type ExitCode } from './common.js';
+import { addSizeFlags, floatOption, inputFrom, intOption, type SizeFlags } from './flags.js';
 
-export function evalConfigFromFlags(f: SizeFlags & { auxiliary?: boolean; cutout?: number; dropPath?: number; lr?: number }): EvalConfig {
+/** The `eval` command's own flags (beyond the size flags it shares with `search`). */
+export interface EvalFlags {
+  auxiliary?: boolean;
+  cutout?: number;
+  dropPath?: number;
+  lr?: number;
+}
+
+export type EvalCommandOptions = SizeFlags & EvalFlags & { genotype: string };
+
+export function evalConfigFromFlags(f: SizeFlags & EvalFlags): EvalConfig {
   const imagenet = f.dataset === 'imagenet';
   const base = defaultEvalConfig(f.seed);
   const cfg = merge(base, {
@@ -28,10 +39,26 @@ export function evalConfigFromFlags(f: SizeFlags & { auxiliary?: boolean; cutout
   return cfg;
 }
 
+/** What `eval` does: EXIT.ok with a JSON summary on stdout, EXIT.diverged on a non-finite loss. */
+export async function evalCommand(o: EvalCommandOptions, io: CommandIO = processIO): Promise<{ exitCode: ExitCode }> {
+  const cfg = evalConfigFromFlags(o);
+  const info = await initBackend(o.backend);
+  io.err(`${describeBackend(info)}\n`);
+  const outDir = path.resolve(o.out);
+  const ctx = consoleContext(outDir, Boolean(o.resume), `eval seed ${o.seed}`);
+  const res = await inputFrom(() => runEvalPhase({ kind: 'eval', config: cfg, genotype: o.genotype }, ctx));
+  ctx.close();
+  if (res.status === 'diverged') {
+    io.err(`diverged: ${res.error}\n`);
+    return { exitCode: EXIT.diverged };
+  }
+  io.out(`${JSON.stringify({ eval: path.join(outDir, 'eval.json'), ...res.eval, lossTrace: undefined, msPerStep: res.msPerStep })}\n`);
+  return { exitCode: EXIT.ok };
+}
+
 export function register(program: Command): void {
   addSizeFlags(
-    program
-      .command('eval')
+    subcommand(program, 'eval')
       .description('train a genotype from scratch with the DARTS protocol (settable for proxy scale) and test it')
       .requiredOption('--genotype <file|name>', 'genotype JSON (e.g. out/genotype.json) or a published cell name'),
   )
@@ -40,19 +67,7 @@ export function register(program: Command): void {
     .option('--cutout <n>', 'cutout size (0 = off)', intOption('--cutout'))
     .option('--drop-path <p>', 'drop-path probability', floatOption('--drop-path'))
     .option('--lr <x>', 'learning rate', floatOption('--lr'))
-    .action(async (o: SizeFlags & { genotype: string; auxiliary?: boolean; cutout?: number; dropPath?: number; lr?: number }) => {
-      const cfg = evalConfigFromFlags(o);
-      const info = await initBackend(o.backend);
-      console.error(describeBackend(info));
-      const outDir = path.resolve(o.out);
-      const ctx = consoleContext(outDir, Boolean(o.resume), `eval seed ${o.seed}`);
-      const res = await runEvalPhase({ kind: 'eval', config: cfg, genotype: o.genotype }, ctx);
-      ctx.close();
-      if (res.status === 'diverged') {
-        console.error(`diverged: ${res.error}`);
-        process.exitCode = 2;
-        return;
-      }
-      console.log(JSON.stringify({ eval: path.join(outDir, 'eval.json'), ...res.eval, lossTrace: undefined, msPerStep: res.msPerStep }));
+    .action(async (o: EvalCommandOptions, cmd: Command) => {
+      await act(cmd, processIO, () => evalCommand(o));
     });
 }

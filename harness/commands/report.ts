@@ -4,10 +4,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runsDir } from '../results/layout.js';
+import { collectReport } from '../results/tables.js';
 import { Option, type Command } from 'commander';
-import { render, writeTables, type TableFormat } from '../results/render.js';
-import { collectReport, type Report } from '../results/tables.js';
+import { render, type TableFormat } from '../results/render.js';
+import type { Report } from '../results/tables.js';
+import { writeOutputs } from '../views/outputs.js';
+import { writeHtmlReport } from '../views/html.js';
 import { EXIT, act, processIO, subcommand, type CommandIO } from './common.js';
+import { evidence } from './check.js';
 
 export interface ReportOptions {
   /** Results directory (default ./results in the working directory). */
@@ -25,6 +29,8 @@ export interface ReportOutcome {
   output: string;
   /** The three files written under <results>/tables/ (absent when the results directory does not exist). */
   written?: Record<TableFormat, string>;
+  /** The tidy data (one row per run) written next to them: <base>.runs.csv and <base>.runs.jsonl. */
+  tidy?: { csv: string; jsonl: string; rows: number };
   /** What the tables cannot show, one line each (printed on stderr as `warning: …`). */
   warnings: string[];
 }
@@ -32,16 +38,16 @@ export interface ReportOutcome {
 /** Build the tables, write md/csv/json under <results>/tables/ (all.* or <suite>.*), return the chosen format. */
 export async function reportCommand(opts: ReportOptions = {}): Promise<ReportOutcome> {
   const dir = path.resolve(opts.results ?? 'results');
-  const exists = fs.existsSync(dir);
-  const report = collectReport(dir, opts.suite, opts.generatedAt);
-  const warnings: string[] = [];
-  if (!exists) warnings.push(`results directory ${dir} does not exist: every row is \`not run\`; no tables written (pass --results DIR)`);
-  else if (report.problems.length === 0 && report.unmatched.length === 0 && report.rows.every((r) => Object.values(r.status.search).every((n) => n === 0) && Object.values(r.status.eval).every((n) => n === 0))) {
-    warnings.push(`no run records under ${runsDir(dir)}: every row is \`not run\``);
+  if (!fs.existsSync(dir)) {
+    const report = collectReport(dir, opts.suite, opts.generatedAt);
+    const warning = `results directory ${dir} does not exist: every row is \`not run\`; no tables written (pass --results DIR)`;
+    return { report, output: render(report, opts.format ?? 'md'), warnings: [warning] };
   }
+  const { report, written, tidy } = await writeOutputs(dir, opts.suite, opts.generatedAt);
+  const warnings: string[] = [];
+  if (evidence(report) === 0) warnings.push(`no run records under ${runsDir(dir)}: every row is \`not run\``);
   for (const p of report.problems) warnings.push(`unreadable record, left out of the tables: ${p}`);
-  const written = exists ? await writeTables(report, dir, opts.suite === undefined ? undefined : report.suites[0].name) : undefined;
-  return { report, output: render(report, opts.format ?? 'md'), written, warnings };
+  return { report, output: render(report, opts.format ?? 'md'), written, tidy, warnings };
 }
 
 export function register(program: Command, io: CommandIO = processIO): void {
@@ -50,12 +56,20 @@ export function register(program: Command, io: CommandIO = processIO): void {
     .option('--results <dir>', 'results directory', 'results')
     .option('--suite <name>', 'one suite (built-in name or suite file); default: every built-in suite')
     .addOption(new Option('--format <format>', 'format to print').choices(['md', 'csv', 'json']).default('md'))
-    .action(async function (this: Command, opts: { results: string; suite?: string; format: TableFormat }) {
+    .option('--html', 'also write the HTML report (charts, cell drawings, trends; one self-contained file) and print its path instead of the table')
+    .option('--out <file>', 'with --html: the HTML file (default <results>/tables/report.html)')
+    .option('--history <dir>', 'with --html: history directory for the trend charts (default <results>/history when it exists)')
+    .action(async function (this: Command, opts: { results: string; suite?: string; format: TableFormat; html?: boolean; out?: string; history?: string }) {
       await act(this, io, async () => {
         const out = await reportCommand(opts);
-        io.out(out.output.endsWith('\n') ? out.output : `${out.output}\n`);
+        if (!opts.html) io.out(out.output.endsWith('\n') ? out.output : `${out.output}\n`);
         for (const w of out.warnings) io.err(`warning: ${w}\n`);
-        if (out.written) io.err(`wrote ${out.written.md}, ${out.written.csv}, ${out.written.json}\n`);
+        if (out.written && out.tidy) io.err(`wrote ${out.written.md}, ${out.written.csv}, ${out.written.json}, ${out.tidy.csv}, ${out.tidy.jsonl}\n`);
+        if (opts.html) {
+          const h = await writeHtmlReport({ results: opts.results, suite: opts.suite, out: opts.out, history: opts.history });
+          io.out(`${h.file}\n`);
+          io.err(`wrote ${h.file} (${(h.bytes / 1024).toFixed(0)} KiB, ${h.charts} charts, ${h.drawings} cell drawings${h.trendMeasures ? `, ${h.trendMeasures} trend charts` : ''}, ${(h.ms / 1000).toFixed(1)} s)\n`);
+        }
         return { exitCode: EXIT.ok };
       });
     });

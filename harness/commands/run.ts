@@ -11,8 +11,9 @@ import { createReporter } from '../run/progress.js';
 import { runPlan, type RunSummary } from '../run/runner.js';
 import { RunnerFault } from '../run/faults.js';
 import { runLabel, suiteRunsDir } from '../results/layout.js';
-import { renderConsole, writeTables } from '../results/render.js';
-import { collectReport } from '../results/tables.js';
+import { renderConsole } from '../results/render.js';
+import { writeHtmlReport } from '../views/html.js';
+import { outputFiles, writeOutputs } from '../views/outputs.js';
 import { EXIT, act, subcommand, type CommandIO } from './common.js';
 import { intOption, parseMethods, parseSeeds, parseTimeout } from './flags.js';
 
@@ -50,14 +51,14 @@ export interface RunCommandDeps {
  */
 async function writeTablesAfterRun(resultsDir: string, loaded: LoadedForRun, suiteArg: string): Promise<{ text: string; files: string[] }> {
   if (!loaded.suite) return { text: '', files: [] };
-  const mine = collectReport(resultsDir, suiteArg);
-  const mineFiles = await writeTables(mine, resultsDir, mine.suites[0].name);
-  const all = collectReport(resultsDir);
-  const allFiles = await writeTables(all, resultsDir, undefined);
-  return {
-    text: renderConsole(all, mine.suites[0].name),
-    files: [mineFiles.md, mineFiles.csv, mineFiles.json, allFiles.md, allFiles.csv, allFiles.json],
-  };
+  const mine = await writeOutputs(resultsDir, suiteArg);
+  const all = await writeOutputs(resultsDir);
+  // <results>/tables/report.html, every suite; the tables above stand even when the page cannot be built.
+  const html = await writeHtmlReport({ results: resultsDir }).then((h) => [h.file], (err: Error) => {
+    process.stderr.write(`report.html: not written: ${err.message} (run \`report --html\`)\n`);
+    return [];
+  });
+  return { text: renderConsole(all.report, mine.report.suites[0].name), files: [...outputFiles(mine), ...outputFiles(all), ...html] };
 }
 
 function fmtNum(x: number | undefined, digits: number): string {

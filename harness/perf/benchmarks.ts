@@ -15,7 +15,8 @@
 // Names are the history keys: change a configuration and the name must change with it (the constants below).
 // bench-runner.ts runs these; step.ts times createSearchIteration at other sizes.
 import * as tf from '@tensorflow/tfjs-core';
-import { DARTS_OPS, NO_NONE_OPS, STANDARD_OPS, defaultSearchConfig, merge, type MethodName, type OpName, type SearchConfig } from '../../nas/config.js';
+import { DARTS_OPS, NO_NONE_OPS, STANDARD_OPS, merge, type OpName, type SearchConfig } from '../../nas/config.js';
+import { defaultSearchConfig, type MethodName } from '../../methods/registry.js';
 import { buildOp } from '../../nas/ops.js';
 import { ParamStore } from '../../nas/params.js';
 import { Rng } from '../../nas/rng.js';

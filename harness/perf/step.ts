@@ -2,7 +2,7 @@
 // --layers 8 --channels 16 --batch 64), timed one by one after a warm-up, with the process's peak RSS and the
 // peak bytes held by tensors. The nightly records these as step/<method>/<size> history measures.
 import { requireMedian } from '../../nas/util/stats.js';
-import type { MethodName } from '../../nas/config.js';
+import type { MethodName } from '../../methods/registry.js';
 import { TensorPeak } from '../../nas/tensor-peak.js';
 import type { EnvProvenance } from '../results/record.js';
 import { createSearchIteration, liveTensors, searchBenchConfig, type SearchIteration } from './benchmarks.js';

@@ -44,6 +44,17 @@ export function tableFiles(resultsDir: string, suite: string | undefined): { md:
   return { md: `${base}.md`, csv: `${base}.csv`, json: `${base}.json` };
 }
 
+/** The tidy data next to the tables: one row per run, as CSV and JSON Lines. */
+export function tidyFiles(resultsDir: string, suite: string | undefined): { csv: string; jsonl: string } {
+  const base = path.join(resultsDir, 'tables', suite ?? 'all');
+  return { csv: `${base}.runs.csv`, jsonl: `${base}.runs.jsonl` };
+}
+
+/** The self-contained HTML report of every suite. */
+export function htmlReportFile(resultsDir: string): string {
+  return path.join(resultsDir, 'tables', 'report.html');
+}
+
 /** The files inside a phase's artifacts directory that the runner and the child use. */
 export function artifactPaths(outDir: string) {
   return {

@@ -2,6 +2,7 @@
 // phase, or by the runner when the child could not. Tables, verdicts, history and the regression gate read only
 // these records. `makeRecord` is the one place a record is assembled.
 import type { EvalConfig, SearchConfig } from '../../nas/config.js';
+import type { Provenance } from './provenance.js';
 
 /**
  * 2: the suite row id is `row` (schema 1 wrote it only as `method`, which misleads: a row such as
@@ -109,6 +110,8 @@ export interface RunRecord extends RunKey {
   /** Every deviation from the paper protocol (proxy runs); empty for a paper-scale run. */
   deviations: string[];
   config: SearchConfig | EvalConfig | Record<string, unknown>;
+  /** The suite protocol the run was planned under (absent in records written before provenance existed). */
+  provenance?: Provenance;
   measures?: Measures;
   search?: SearchResult;
   eval?: EvalResult;
@@ -119,6 +122,7 @@ export interface RunRecord extends RunKey {
 export interface RecordSubject extends RunKey {
   deviations: string[];
   work: { config: RunRecord['config'] };
+  provenance?: Provenance;
 }
 
 /** What happened: from the child (its outcome and measures) or from the runner (a kill, a crash, a failed search). */
@@ -148,6 +152,7 @@ export function makeRecord(run: RecordSubject, f: RecordFacts): RunRecord {
     finishedAt: f.finishedAt,
     deviations: run.deviations,
     config: run.work.config,
+    ...(run.provenance !== undefined ? { provenance: run.provenance } : {}),
     ...(f.measures !== undefined ? { measures: f.measures } : {}),
     ...(f.search !== undefined ? { search: f.search } : {}),
     ...(f.eval !== undefined ? { eval: f.eval } : {}),

@@ -6,6 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomicAsync } from '../../nas/util/fs.js';
 import { tableFiles } from './layout.js';
 import { statusText, type OurFigures, type PaperFigures, type Report, type TableRow } from './tables.js';
+import { verdictLabel } from './verdict.js';
 import { METRIC_LABELS, METRIC_UNITS, describeTarget, shortTarget, type Target } from '../suites/targets.js';
 
 const DASH = '—';
@@ -28,6 +29,26 @@ export function ourErrorCell(o: OurFigures): string {
   return `${o.errorMean.toFixed(2)}${o.errorSd === undefined ? '' : ` ± ${o.errorSd.toFixed(2)}`} (n=${o.errorValues.length})`;
 }
 
+/** "search 3 ok · eval 2 ok, 1 diverged (5 of 6 declared ok); 1 stale" / "—" for reference rows. */
+export function runsCell(r: TableRow): string {
+  if (!r.run) return DASH;
+  const extra = [
+    r.stale.length > 0 ? `${r.stale.length} stale` : '',
+    r.unverified > 0 ? `${r.unverified} of unverified provenance` : '',
+  ].filter(Boolean);
+  return `${statusText(r.status.search)} · ${statusText(r.status.eval)} (${r.finishedRuns} of ${r.declaredRuns} declared ok)${extra.length ? `; ${extra.join(', ')}` : ''}`;
+}
+
+/** The bound that decided the verdict: "≤ 2.73 vs margin 3.06 (one-sided 95 %, Welch)" / "2.50 vs margin 2.52 (point)" / "—". */
+export function boundCell(r: TableRow): string {
+  const j = r.judgement;
+  if (j === undefined) return DASH;
+  if (j.method === 'point') return `${j.ours.toFixed(2)} vs margin ${j.margin.toFixed(2)} (point)`;
+  const lowerIsBetter = j.direction === 'lower';
+  const side = j.verdict === 'not reproduced' ? (lowerIsBetter ? '≥' : '≤') : lowerIsBetter ? '≤' : '≥';
+  return `${side} ${j.bound.toFixed(2)} vs margin ${j.margin.toFixed(2)} (one-sided 95 %, ${j.method})`;
+}
+
 /** "2.22 [R] best-of-k" / "—". */
 export function paperErrorCell(p: PaperFigures): string {
   return p.error === undefined ? DASH : `${shortTarget(p.error)} ${p.error.aggregate}`;
@@ -42,7 +63,10 @@ export function renderMarkdown(report: Report): string {
   out.push(
     `Generated ${report.generatedAt} from \`${report.resultsDir}\`. Columns headed *ours* come only from run records; ` +
     'columns headed *paper* hold published figures with their tag (R read, S secondary, L baseline paper, I inferred). ' +
-    'Verdicts: reproduced, within tolerance, not reproduced (paper suites), proxy, not run. ' +
+    'Verdicts: reproduced / not reproduced when the one-sided 95 % bound of our mean is within / beyond the target plus its tolerance ' +
+    "(Welch's interval when the paper gives its sd and n; a best-of-k figure is a point comparison), inconclusive otherwise; " +
+    'failed (a declared run did not end ok), incomplete (i of n declared runs), proxy (deviations listed), not run; ' +
+    '"(indicative)" marks a verdict on an inferred target or on our interpretation of the paper. ' +
     '"mean ± sd (n)" is the mean of our seeds; "best of n" is our best seed; the paper column names its own aggregate (best-of-k, mean-of-k, single).',
     '',
   );
@@ -57,7 +81,7 @@ export function renderMarkdown(report: Report): string {
       'row', 'verdict',
       `ours: ${mlabel} ${unit}, mean ± sd (n)`, 'ours: best of n', 'ours: params M', 'ours: MACs M',
       'ours: search device-days', 'ours: search GPU-days (normalised)', 'ours: search ms / iteration', 'ours: peak memory, search (RSS / tensors)',
-      'ours: val acc % super-net → derived', 'runs: search · eval',
+      'ours: val acc % super-net → derived', 'ours: bound that decided', 'runs: search · eval',
       `paper: ${mlabel} ${unit}`, 'paper: params M', 'paper: MACs M', 'paper: search GPU-days', 'notes',
     ];
     out.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
@@ -77,22 +101,27 @@ export function renderMarkdown(report: Report): string {
       }
       const o = r.ours;
       const mem = o.searchPeakRssBytes === undefined ? DASH : `${bytes(o.searchPeakRssBytes)} / ${bytes(o.searchPeakTensorBytes)}`;
-      const runs = r.run ? `${statusText(r.status.search)} · ${statusText(r.status.eval)} (of ${r.plannedSeeds.length})` : DASH;
       const cells = [
-        `${r.label} (\`${r.rowId}\`)`, `**${r.verdict}**`,
+        `${r.label} (\`${r.rowId}\`)`, `**${verdictLabel(r)}**`,
         ourErrorCell(o), o.errorBest === undefined ? DASH : `${o.errorBest.toFixed(2)} (best of ${o.errorValues.length})`,
         fixed(o.paramsM, 2), fixed(o.macsM, 0), sig(o.searchDeviceDays), sig(o.searchGpuDaysNormalised), fixed(o.searchMsPerStep, 0), mem,
-        o.supernetValAcc === undefined ? DASH : `${o.supernetValAcc.toFixed(1)} → ${fixed(o.derivedValAcc, 1)}`, runs,
+        o.supernetValAcc === undefined ? DASH : `${o.supernetValAcc.toFixed(1)} → ${fixed(o.derivedValAcc, 1)}`, boundCell(r), runsCell(r),
         paperErrorCell(r.paper), targetList(r.paper.params), targetList(r.paper.macs), targetList(r.paper.searchGpuDays),
         notes.join('; ') || DASH,
       ];
       out.push(`| ${cells.map(mdEscape).join(' | ')} |`);
     }
     out.push('');
-    const judged = rows.filter((r) => r.judgement !== undefined || r.verdict === 'not reproduced');
-    if (judged.length > 0) {
+    const explained = rows.filter((r) => r.judgement !== undefined || r.verdict === 'failed' || r.verdict === 'incomplete');
+    if (explained.length > 0) {
       out.push('Verdict basis:', '');
-      for (const r of judged) out.push(`- \`${r.rowId}\`: ${r.verdict}: ${mdEscape(r.verdictBasis)}`);
+      for (const r of explained) out.push(`- \`${r.rowId}\`: ${verdictLabel(r)}: ${mdEscape(r.verdictBasis)}`);
+      out.push('');
+    }
+    const stale = rows.flatMap((r) => r.stale);
+    if (stale.length > 0) {
+      out.push("Stale records (left out: the suite's protocol changed since they ran; rerun them with `run --fresh`):", '');
+      for (const s of stale) out.push(`- ${mdEscape(s)}`);
       out.push('');
     }
     const withTargets = rows.filter((r) => r.paper.error !== undefined || r.paper.params.length + r.paper.macs.length + r.paper.searchGpuDays.length > 0);
@@ -124,7 +153,7 @@ export function renderMarkdown(report: Report): string {
 /** CSV column names, in order. Columns prefixed ours_ come from records, paper_ from the suites' targets. */
 export const CSV_COLUMNS = [
   'suite', 'kind', 'row', 'label', 'method', 'run_in_suite', 'planned_seeds', 'verdict', 'verdict_basis', 'command',
-  'metric', 'ours_n', 'ours_error_mean', 'ours_error_sd', 'ours_error_best', 'ours_error_values', 'ours_ci95_low', 'ours_ci95_high',
+  'metric', 'ours_n', 'ours_error_mean', 'ours_error_sd', 'ours_error_best', 'ours_error_values', 'ours_bound', 'ours_bound_method', 'margin', 'indicative', 'declared_runs', 'finished_runs', 'stale_records',
   'ours_params_m', 'ours_macs_m', 'ours_search_device_days', 'ours_search_gpu_days_normalised', 'ours_reference_gpu', 'ours_device',
   'ours_search_wall_seconds', 'ours_search_peak_rss_bytes', 'ours_search_peak_tensor_bytes', 'ours_eval_peak_rss_bytes', 'ours_eval_peak_tensor_bytes',
   'ours_search_ms_per_iteration', 'ours_supernet_val_acc', 'ours_derived_val_acc',
@@ -146,7 +175,8 @@ function csvRow(r: TableRow): CsvRow {
     planned_seeds: r.plannedSeeds.join(' '), verdict: r.verdict, verdict_basis: r.verdictBasis, command: r.command ?? '',
     metric: r.metric, ours_n: o.errorValues.length, ours_error_mean: opt(o.errorMean), ours_error_sd: opt(o.errorSd),
     ours_error_best: opt(o.errorBest), ours_error_values: o.errorValues.map((x) => `seed ${x.seed}: ${x.value}`).join('; '),
-    ours_ci95_low: opt(r.judgement?.ci95?.[0]), ours_ci95_high: opt(r.judgement?.ci95?.[1]),
+    ours_bound: opt(r.judgement?.bound), ours_bound_method: r.judgement?.method ?? '', margin: opt(r.judgement?.margin),
+    indicative: r.indicative ?? '', declared_runs: r.declaredRuns, finished_runs: r.finishedRuns, stale_records: r.stale.join('; '),
     ours_params_m: opt(o.paramsM), ours_macs_m: opt(o.macsM), ours_search_device_days: opt(o.searchDeviceDays),
     ours_search_gpu_days_normalised: opt(o.searchGpuDaysNormalised), ours_reference_gpu: o.referenceGpu ?? '',
     ours_device: o.deviceClasses.join('; '), ours_search_wall_seconds: opt(o.searchWallSeconds),
@@ -198,10 +228,10 @@ export function renderConsole(report: Report, suite: string): string {
   const body = rows.map((r) => {
     const o = r.ours;
     return [
-      r.rowId, r.verdict, ourErrorCell(o), fixed(o.paramsM, 2), fixed(o.searchWallSeconds, 0), fixed(o.searchMsPerStep, 0),
+      r.rowId, verdictLabel(r), ourErrorCell(o), fixed(o.paramsM, 2), fixed(o.searchWallSeconds, 0), fixed(o.searchMsPerStep, 0),
       o.searchPeakRssBytes === undefined ? DASH : bytes(o.searchPeakRssBytes),
       o.supernetValAcc === undefined ? DASH : `${o.supernetValAcc.toFixed(1)} → ${fixed(o.derivedValAcc, 1)}`,
-      r.run ? `${statusText(r.status.search)} · ${statusText(r.status.eval)}` : DASH,
+      r.run ? `${statusText(r.status.search)} · ${statusText(r.status.eval)}${r.stale.length ? `; ${r.stale.length} stale` : ''}` : DASH,
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -212,7 +242,7 @@ export function renderConsole(report: Report, suite: string): string {
     out.push('', 'Other suites:');
     for (const r of others) {
       const paper = r.paper.error ? `paper ${shortTarget(r.paper.error)}` : 'no paper figure';
-      out.push(`  ${r.suite}/${r.rowId}: ${r.verdict} (${paper})${r.command ? ` — run with \`${r.command}\`` : ''}`);
+      out.push(`  ${r.suite}/${r.rowId}: ${verdictLabel(r)} (${paper})${r.command ? ` — run with \`${r.command}\`` : ''}`);
     }
   }
   return out.join('\n');

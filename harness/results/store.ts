@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { READABLE_RECORD_SCHEMAS, type RunKey, type RunRecord } from './record.js';
 import { recordFiles } from './layout.js';
 import { readJsonIfExists } from '../../nas/util/fs.js';
-import { compileSchema, formatAjvErrors, parseJsonFile } from '../suites/suite.js';
+import { compileSchema, formatAjvErrors, parseJsonFile } from '../suites/json-schema.js';
 
 export interface LoadedRecord extends RunKey {
   /** Path of the record file. */

@@ -2,11 +2,14 @@
 // its own columns and a verdict. render.ts turns a Report into Markdown, CSV, JSON and the console summary.
 import { readRecords, type RecordSet, type LoadedRecord } from './store.js';
 import type { RunStatus } from './record.js';
-import { deviationsFor, listSuites, loadSuite, runCommand, type Suite, type SuiteKind, type SuiteMethod } from '../suites/suite.js';
+import { deviationsFor, listSuites, loadSuite, resolveConfigs, runCommand, type Suite, type SuiteKind, type SuiteMethod } from '../suites/suite.js';
 import {
-  ERROR_METRICS, evalMetricValue, targetsFor, verdictTarget, type Metric, type Target,
+  ERROR_METRICS, evalMetricValue, indicativeReason, targetsFor, verdictTarget, type Metric, type Target,
 } from '../suites/targets.js';
-import { rowVerdict, summarise, type Judgement, type Verdict } from './verdict.js';
+import { rowVerdict, summarise, type Verdict } from './verdict.js';
+import type { Judgement } from './judgement.js';
+import { configHash } from './provenance.js';
+import { runLabel } from './layout.js';
 
 export type StatusCounts = Record<RunStatus, number>;
 
@@ -61,6 +64,15 @@ export interface TableRow {
   verdict: Verdict;
   verdictBasis: string;
   judgement?: Judgement;
+  /** Set when the verdict is indicative only (inferred target, interpreted space); says why. */
+  indicative?: string;
+  /** Runs the suite declares for the row (declared seeds × phases) and how many finished ok. */
+  declaredRuns: number;
+  finishedRuns: number;
+  /** Records left out because the suite's protocol changed since they ran (label: reason). */
+  stale: string[];
+  /** Records written before provenance existed: read, but their protocol cannot be verified. */
+  unverified: number;
   /** The command that would run the row (not run rows that run in their suite). */
   command?: string;
   status: { search: StatusCounts; eval: StatusCounts };
@@ -153,26 +165,58 @@ function paperFigures(row: SuiteMethod, metric: Metric): PaperFigures {
   };
 }
 
-function buildRow(suite: Suite, row: SuiteMethod, records: LoadedRecord[]): TableRow {
+/** Why a record no longer belongs to its suite's current protocol; undefined when it does (or cannot be checked). */
+function staleReason(suite: Suite, row: SuiteMethod, r: LoadedRecord): string | undefined {
+  const p = r.record.provenance;
+  if (p === undefined) return undefined;
+  const version = suite.version ?? 1;
+  if (p.suiteVersion !== version) return `suite version ${p.suiteVersion}, now ${version}`;
+  const expected = configHash(resolveConfigs(suite, row, r.seed)[r.phase]);
+  return p.configHash === expected ? undefined : 'its configuration differs from what the suite resolves now';
+}
+
+const STATUS_WORDS: Record<RunStatus, string> = { ok: 'ok', failed: 'failed', timeout: 'timed out', diverged: 'diverged' };
+
+function buildRow(suite: Suite, row: SuiteMethod, all: LoadedRecord[]): TableRow {
   const metric = rowMetric(row);
+  const stale: string[] = [];
+  const records = all.filter((r) => {
+    const why = staleReason(suite, row, r);
+    if (why !== undefined) stale.push(`${runLabel(r)}: ${why}`);
+    return why === undefined;
+  });
+  const declaredSeeds = new Set(suite.seeds);
+  const declared = records.filter((r) => declaredSeeds.has(r.seed));
   const search = records.filter((r) => r.phase === 'search');
   const evals = records.filter((r) => r.phase === 'eval');
   const status = { search: countStatuses(search), eval: countStatuses(evals) };
-  const ours = ourFigures(metric, search, evals);
+  // Every declared seed counts: the verdict sees declared runs only, and an extra seed makes the row a proxy.
+  const ours = ourFigures(metric, search, evals.filter((r) => declaredSeeds.has(r.seed)));
+  const extraSeeds = [...new Set(records.filter((r) => !declaredSeeds.has(r.seed)).map((r) => r.seed))].sort((a, b) => a - b);
   const recordDeviations = [...new Set(records.flatMap((r) => r.record.deviations))];
+  const runSetDeviations = extraSeeds.length === 0 ? [] : [
+    `seed${extraSeeds.length > 1 ? 's' : ''} ${extraSeeds.join(', ')} beyond the suite's declared seeds (${suite.seeds.join(', ')}): with more seeds a best-of-k rises and a mean is no longer the protocol's`,
+  ];
+  const failures = declared.filter((r) => r.record.status !== 'ok')
+    .map((r) => `${r.phase} seed ${r.seed} ${STATUS_WORDS[r.record.status]}${r.record.error ? `: ${r.record.error}` : ''}`);
+  const declaredRuns = row.run ? suite.seeds.length * 2 : 0;
+  const finishedRuns = declared.filter((r) => r.record.status === 'ok').length;
+  const target = verdictTarget(row.targets);
   const v = rowVerdict({
     suiteKind: suite.kind,
     run: row.run,
     recordCount: records.length,
-    evalRecordCount: evals.length,
-    deviates: recordDeviations.length > 0,
+    declared: declaredRuns,
+    finished: finishedRuns,
+    failures,
+    deviations: [...recordDeviations, ...runSetDeviations],
     values: ours.errorValues.map((e) => e.value),
-    statusText: `search ${statusText(status.search)}; eval ${statusText(status.eval)}`,
-    target: verdictTarget(row.targets),
+    target,
+    indicative: target === undefined ? undefined : indicativeReason(target),
   });
   const deviations = suite.kind === 'proxy'
-    ? [...new Set([...deviationsFor(suite, row.id), ...recordDeviations])]
-    : recordDeviations;
+    ? [...new Set([...deviationsFor(suite, row.id), ...recordDeviations, ...runSetDeviations])]
+    : [...recordDeviations, ...runSetDeviations];
   return {
     suite: suite.name,
     suiteKind: suite.kind,
@@ -185,6 +229,11 @@ function buildRow(suite: Suite, row: SuiteMethod, records: LoadedRecord[]): Tabl
     verdict: v.verdict,
     verdictBasis: v.basis,
     judgement: v.judgement,
+    ...(v.indicative ? { indicative: v.indicative } : {}),
+    declaredRuns,
+    finishedRuns,
+    stale,
+    unverified: records.filter((r) => r.record.provenance === undefined).length,
     command: v.verdict === 'not run' && row.run ? runCommand(suite.name) : undefined,
     status,
     ours,

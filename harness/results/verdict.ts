@@ -1,14 +1,20 @@
-// Verdicts: our seeds against one paper target. Mean and sample sd come from simple-statistics; the
-// one-sample t statistic is computed here from them, because simple-statistics' tTest divides by the
-// population sd (n, not n − 1), which overstates t for the few seeds we have. The Student-t critical values
-// (two-sided 95%) are a table, because simple-statistics has no t quantile.
-import { mean, sampleSd, tCritical95 } from '../../nas/util/stats.js';
-import type { Aggregate, Target } from '../suites/targets.js';
+// Row verdicts: what a table row may claim, in order of precedence.
+//   not run        a reference row, or no records at all (with the command that would run it);
+//   failed         a declared run failed, diverged or timed out (the reason is named; no mean over survivors);
+//   incomplete     i of n declared runs finished;
+//   proxy          a proxy suite, or records that deviate from the paper protocol (deviations listed);
+//   reproduced / inconclusive / not reproduced   the statistics of judgement.ts on every declared seed.
+// A verdict on an inferred target [I], or on a space that is our interpretation, carries the label `indicative`.
+import { mean, sampleSd } from '../../nas/util/stats.js';
+import type { Target } from '../suites/targets.js';
 import type { SuiteKind } from '../suites/suite.js';
+import { judgeValues, type Judgement, type JudgeTarget } from './judgement.js';
 
-export const VERDICTS = ['reproduced', 'within tolerance', 'not reproduced', 'proxy', 'not run'] as const;
+export const VERDICTS = ['reproduced', 'inconclusive', 'not reproduced', 'failed', 'incomplete', 'proxy', 'not run'] as const;
 export type Verdict = (typeof VERDICTS)[number];
-export type Judged = 'reproduced' | 'within tolerance' | 'not reproduced';
+
+/** Verdicts that fail `check` (and the nightly): a target missed, or a run that did not end ok. */
+export const FAILING_VERDICTS: readonly Verdict[] = ['not reproduced', 'failed'];
 
 export interface Summary {
   n: number;
@@ -25,102 +31,68 @@ export function summarise(values: readonly number[], direction: 'lower' | 'highe
   if (values.length === 0) throw new Error('summarise: no values');
   const lo = Math.min(...values);
   const hi = Math.max(...values);
-  return {
-    n: values.length,
-    mean: mean(values),
-    sd: sampleSd(values),
-    best: direction === 'lower' ? lo : hi,
-    worst: direction === 'lower' ? hi : lo,
-  };
+  return { n: values.length, mean: mean(values), sd: sampleSd(values), best: direction === 'lower' ? lo : hi, worst: direction === 'lower' ? hi : lo };
 }
 
-export interface Judgement {
-  verdict: Judged;
-  aggregate: Aggregate;
-  /** Our figure compared with the target: best of our seeds for best-of-k, their mean otherwise. */
-  ours: number;
-  target: number;
-  /** ours − target, signed so that positive means worse than the paper. */
-  gap: number;
-  tolerance: number;
-  n: number;
-  /** One-sample t statistic of our seeds against the target, signed so that positive means worse (n ≥ 2, mean). */
-  t?: number;
-  tCritical?: number;
-  /** 95% confidence band of our mean (n ≥ 2). */
-  ci95?: [number, number];
-  /** The reason, in words. */
-  basis: string;
-}
-
-const fmt = (v: number): string => (Number.isFinite(v) ? String(Number(v.toFixed(3))) : String(v));
-
-/**
- * Judge our per-seed values against a target:
- * - as good as the target or better → reproduced;
- * - worse by more than the tolerance → not reproduced;
- * - worse by at most the tolerance → reproduced when the difference is not significant (mean of ≥ 2 seeds:
- *   the target lies inside the 95% band of our mean, i.e. one-sample t ≤ t_{0.975, n−1}), otherwise within tolerance.
- */
-export function judge(target: Target, values: readonly number[]): Judgement {
-  const s = summarise(values, target.direction);
-  const sign = target.direction === 'lower' ? 1 : -1;
-  const useBest = target.aggregate === 'best-of-k';
-  const ours = useBest ? s.best : s.mean;
-  const gap = sign * (ours - target.value);
-  const label = useBest ? `best of ${s.n}` : s.n === 1 ? 'single run' : `mean of ${s.n}`;
-  const base: Omit<Judgement, 'verdict' | 'basis'> = { aggregate: target.aggregate, ours, target: target.value, gap, tolerance: target.tolerance, n: s.n };
-  if (!useBest && s.sd !== undefined) {
-    const tc = tCritical95(s.n - 1);
-    const se = s.sd / Math.sqrt(s.n);
-    const half = tc * se;
-    base.t = (sign * (s.mean - target.value)) / se;
-    base.tCritical = tc;
-    base.ci95 = [s.mean - half, s.mean + half];
-  }
-  const cmp = `${label} ${fmt(ours)} vs target ${fmt(target.value)} (${target.aggregate}), gap ${gap > 0 ? '+' : ''}${fmt(gap)}, tolerance ${fmt(target.tolerance)}`;
-  if (gap <= 0) return { ...base, verdict: 'reproduced', basis: `${cmp}: as good as the target or better` };
-  if (gap > target.tolerance) return { ...base, verdict: 'not reproduced', basis: `${cmp}: worse by more than the tolerance` };
-  if (base.t !== undefined && base.tCritical !== undefined) {
-    const band = `95% band [${fmt(base.ci95![0])}, ${fmt(base.ci95![1])}], t = ${fmt(base.t)} vs t_crit ${fmt(base.tCritical)}`;
-    return base.t <= base.tCritical
-      ? { ...base, verdict: 'reproduced', basis: `${cmp}: difference not significant (${band})` }
-      : { ...base, verdict: 'within tolerance', basis: `${cmp}: significantly worse but within tolerance (${band})` };
-  }
-  return { ...base, verdict: 'within tolerance', basis: `${cmp}: worse, within tolerance (no spread to test: ${useBest ? 'best-of-k' : 'one seed'})` };
+/** The judgement statistics' view of a suite target: the paper's sd counts only together with its n. */
+export function judgeTarget(t: Target): JudgeTarget {
+  const spread = t.sd !== undefined && t.n !== undefined && t.aggregate === 'mean-of-k' ? { sd: t.sd, n: t.n } : {};
+  if (t.aggregate === 'best-of-k') return { value: t.value, aggregate: 'best-of-k', ...(t.n !== undefined ? { k: t.n } : {}) };
+  // 'single' (one published run) is judged like a mean-of-k target without spread: the figure is a constant.
+  return { value: t.value, aggregate: 'mean-of-k', ...spread };
 }
 
 export interface RowVerdictInput {
   suiteKind: SuiteKind;
   /** The row runs in its suite (false: it carries published figures only). */
   run: boolean;
-  /** Records of the row, any phase and status. */
+  /** Current (not stale) records of the row, any phase and status. */
   recordCount: number;
-  evalRecordCount: number;
-  /** Some record of the row lists deviations from the paper protocol. */
-  deviates: boolean;
-  /** Our per-seed values of the verdict metric (ok eval records only). */
+  /** Runs the suite declares for the row (seeds × phases) and how many of them finished ok. */
+  declared: number;
+  finished: number;
+  /** One line per declared run that failed, diverged or timed out: "eval seed 1 diverged: …". */
+  failures: readonly string[];
+  /** Deviations from the paper protocol that the records or the run set show. */
+  deviations: readonly string[];
+  /** Our per-seed values of the verdict metric (ok eval records of declared seeds). */
   values: readonly number[];
-  /** Status summary for the basis text, e.g. "2 failed, 1 timeout". */
-  statusText: string;
   target?: Target;
+  /** Why a verdict on this row is indicative only (an inferred target, our interpretation of a space). */
+  indicative?: string;
 }
 
 export interface RowVerdict {
   verdict: Verdict;
   basis: string;
   judgement?: Judgement;
+  /** Set when the verdict is indicative only; says why. */
+  indicative?: string;
 }
 
-/** The row's verdict: not run / proxy / a judgement of our values against the verdict target. */
+/** The row's verdict (see the header for the precedence). */
 export function rowVerdict(r: RowVerdictInput): RowVerdict {
   if (!r.run) return { verdict: 'not run', basis: 'reference row: published figures only, not run in this suite' };
   if (r.recordCount === 0) return { verdict: 'not run', basis: 'no run records' };
-  if (r.suiteKind === 'proxy') return { verdict: 'proxy', basis: 'proxy suite: deviates from the paper protocol; not comparable with the paper figure' };
-  if (r.deviates) return { verdict: 'proxy', basis: 'the run records list deviations from the paper protocol; not comparable with the paper figure' };
-  if (r.evalRecordCount === 0) return { verdict: 'not run', basis: `eval phase has no records yet (search: ${r.statusText || 'none'})` };
-  if (r.values.length === 0) return { verdict: 'not reproduced', basis: `no successful eval run (${r.statusText})` };
+  if (r.failures.length > 0) {
+    return { verdict: 'failed', basis: `${r.failures.length} of ${r.declared} declared runs did not end ok: ${r.failures.join('; ')}` };
+  }
+  if (r.finished < r.declared) return { verdict: 'incomplete', basis: `incomplete: ${r.finished} of ${r.declared} declared runs finished` };
+  if (r.suiteKind === 'proxy') return { verdict: 'proxy', basis: 'proxy suite: deviates from the paper protocol (deviations listed); not comparable with the paper figure' };
+  if (r.deviations.length > 0) return { verdict: 'proxy', basis: `deviates from the paper protocol: ${r.deviations.join('; ')}` };
   if (r.target === undefined) throw new Error('rowVerdict: a paper row that ran has no verdict target (the suite loader should have refused it)');
-  const judgement = judge(r.target, r.values);
-  return { verdict: judgement.verdict, basis: judgement.basis, judgement };
+  if (r.values.length === 0) return { verdict: 'failed', basis: 'every declared run ended ok, but no eval record holds the verdict metric' };
+  const judgement = judgeValues({ values: r.values, target: judgeTarget(r.target), tolerance: r.target.tolerance, direction: r.target.direction });
+  if (judgement.verdict === undefined) return { verdict: 'proxy', basis: judgement.basis, judgement };
+  return {
+    verdict: judgement.verdict,
+    basis: r.indicative ? `${judgement.basis}; indicative only: ${r.indicative}` : judgement.basis,
+    judgement,
+    ...(r.indicative ? { indicative: r.indicative } : {}),
+  };
+}
+
+/** "reproduced", or "reproduced (indicative)". */
+export function verdictLabel(v: { verdict: Verdict; indicative?: string }): string {
+  return v.indicative ? `${v.verdict} (indicative)` : v.verdict;
 }

@@ -3,6 +3,7 @@ import type { BackendChoice } from '../../nas/backend.js';
 import type { EvalConfig, SearchConfig } from '../../nas/config.js';
 import type { LoopProgress } from '../../nas/train.js';
 import type { EvalResult, RunKey, SearchResult } from '../results/record.js';
+import type { Provenance } from '../results/provenance.js';
 
 /** The training loops' progress report (epoch counted from 0, step = steps done in the epoch). */
 export type Progress = LoopProgress;
@@ -54,6 +55,8 @@ export interface PhaseSpec extends RunKey {
   deviations: string[];
   backend: BackendChoice;
   timeoutSeconds: number;
+  /** The configuration's hash as the suite resolved it, before command-line overrides, and the suite's version. */
+  provenance?: Provenance;
 }
 
 export interface PhaseOutcome {

@@ -3,10 +3,12 @@
 // runnable-suite JSON file (fixture suites for the tests).
 import fs from 'node:fs';
 import type { BackendChoice } from '../../nas/backend.js';
-import { SuiteError, compileSchema, deviationsFor, formatAjvErrors, loadSuite, parseJsonFile, resolveConfigs, type Suite } from '../suites/suite.js';
+import { SuiteError, deviationsFor, loadSuite, resolveConfigs, type Suite } from '../suites/suite.js';
+import { compileSchema, formatAjvErrors, parseJsonFile } from '../suites/json-schema.js';
 import { ID_PATTERN, MAX_SEED, runnableSuiteSchema } from './runnable-schema.js';
 import type { Phase } from '../results/record.js';
 import { PHASES } from '../results/layout.js';
+import { configHash } from '../results/provenance.js';
 import type { EvalPhaseSpec, FixturePhaseSpec, PhaseSpec, PhaseWork, SearchPhaseSpec } from './phase-types.js';
 
 export const RUNNABLE_SUITE_FORMAT = 'entrannas-bench/runnable-suite@1';
@@ -19,6 +21,8 @@ export const RUNNABLE_SUITE_FORMAT = 'entrannas-bench/runnable-suite@1';
 export interface RunnableSuite {
   format?: typeof RUNNABLE_SUITE_FORMAT;
   name: string;
+  /** The suite's protocol version (default 1), recorded with every run. */
+  version?: number;
   seeds: number[];
   /** Default timeout of each phase in seconds; 0 = none. */
   timeoutSeconds: number;
@@ -112,7 +116,8 @@ export function planRuns(suite: RunnableSuite, opts: PlanOptions): PhaseSpec[] {
       for (const phase of PHASES) {
         const w = row[phase];
         if (!w) continue;
-        const { work, deviation } = withMicroBatch(typeof w === 'function' ? w(seed) : withSeed(w, seed), opts.microBatch);
+        const planned = typeof w === 'function' ? w(seed) : withSeed(w, seed);
+        const { work, deviation } = withMicroBatch(planned, opts.microBatch);
         specs.push({
           suite: suite.name,
           row: row.id,
@@ -122,6 +127,7 @@ export function planRuns(suite: RunnableSuite, opts: PlanOptions): PhaseSpec[] {
           deviations: [...suite.deviations, ...(row.deviations ?? []), ...(deviation ? [deviation] : [])],
           backend: opts.backend,
           timeoutSeconds: opts.timeoutSeconds ?? row.timeoutSeconds?.[phase] ?? suite.timeoutSeconds,
+          provenance: { configHash: configHash(planned.config), suiteVersion: suite.version ?? 1 },
         });
       }
     }
@@ -134,6 +140,7 @@ export function toRunnableSuite(suite: Suite): RunnableSuite {
   const rows = suite.methods.filter((m) => m.run);
   return {
     name: suite.name,
+    version: suite.version,
     seeds: suite.seeds,
     timeoutSeconds: 0,
     deviations: [], // deviationsFor() below gives each row suite-wide + its own, in the suite's order

@@ -4,7 +4,8 @@
 // Interpretation of Progress (phase-types.ts): `epoch` is the 0-based index of the epoch in progress and `step`
 // the number of steps done in it, so the fraction done is (epoch·stepsPerEpoch + step) / (epochs·stepsPerEpoch).
 import cliProgress from 'cli-progress';
-import type { Progress } from './phase-types.js';
+import * as tf from '@tensorflow/tfjs-core';
+import type { PhaseContext, Progress } from './phase-types.js';
 
 export interface ProgressReporter {
   /** A run started (or was found finished: then only log() is called). */
@@ -157,4 +158,18 @@ export function barReporter(stream: NodeJS.WriteStream): ProgressReporter {
 /** Bars when `stream` is a terminal, plain lines otherwise (CI). */
 export function createReporter(stream: NodeJS.WriteStream = process.stdout): ProgressReporter {
   return stream.isTTY ? barReporter(stream) : lineReporter((line) => stream.write(line + '\n'));
+}
+
+/** A PhaseContext for an in-process run (`search`, `eval`) that reports progress on the terminal. */
+export function consoleContext(outDir: string, resume: boolean, label: string): PhaseContext & { peakTensorBytes: number; close(): void } {
+  const reporter = createReporter(process.stderr);
+  reporter.start(label, label);
+  const ctx = {
+    outDir, resume, peakTensorBytes: 0,
+    progress: (p: Parameters<PhaseContext['progress']>[0]) => reporter.update(label, p),
+    sampleMemory: () => { ctx.peakTensorBytes = Math.max(ctx.peakTensorBytes, tf.memory().numBytes); },
+    notePeakTensorBytes: (b: number) => { ctx.peakTensorBytes = Math.max(ctx.peakTensorBytes, b); },
+    close: () => { reporter.finish(label, 'done'); reporter.close(); },
+  };
+  return ctx;
 }

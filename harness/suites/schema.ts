@@ -1,9 +1,13 @@
 // JSON Schemas (draft-07, checked with ajv) for suites/*.json and for the configs a suite resolves to.
 // Every object is closed (additionalProperties: false), so a misspelt key is an error, not a silent default.
 // The config schemas mirror SearchConfig / EvalConfig in nas/config.ts; the "full" forms check merged
-// configs (test/suite.test.ts validates every default and every suite's merged config against them, so a
-// field added to config.ts without a schema entry fails a test).
-import { DARTS_OPS, METHODS } from '../../nas/config.js';
+// configs. test/suite.test.ts and test/methods.test.ts validate every default (every registered method's) and
+// every suite's merged config against them, so a field added to config.ts with a default but no schema entry
+// fails a test. Optional fields without a default are not caught that way: DataConfig's subsetSeed, resize,
+// numClasses, badImages and synthetic have no entry here, so no suite can set them yet. The method names come
+// from the registry (methods/registry.ts).
+import { DARTS_OPS } from '../../nas/config.js';
+import { METHOD_NAMES } from '../../methods/registry.js';
 import { METRICS } from './targets.js';
 
 type Schema = Record<string, unknown>;
@@ -118,7 +122,7 @@ export function deepPartial(schema: Schema): Schema {
 
 /** A complete SearchConfig (after merge), method and seed included. */
 export const searchConfigSchema: Schema = obj({
-  method: { enum: [...METHODS] },
+  method: { enum: [...METHOD_NAMES] },
   seed: int(0),
   ...searchProperties(),
 });
@@ -158,14 +162,15 @@ export const targetSchema: Schema = obj(
     hardware: text,
     verdict: bool,
     note: text,
+    indicative: text,
   },
-  ['sd', 'n', 'verdict', 'note'],
+  ['sd', 'n', 'verdict', 'note', 'indicative'],
 );
 
 const methodRowSchema = obj(
   {
     id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
-    method: { enum: [...METHODS] },
+    method: { enum: [...METHOD_NAMES] },
     label: text,
     run: bool,
     search: searchOverridesSchema,
@@ -180,6 +185,7 @@ const methodRowSchema = obj(
 export const suiteSchema: Schema = obj(
   {
     schemaVersion: { const: 1 },
+    version: { type: 'integer', minimum: 1, description: 'protocol version: bump it when the protocol changes in a way no configuration field shows; records of another version are stale' },
     name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
     description: text,
     kind: { enum: ['paper', 'proxy'] },
@@ -199,5 +205,5 @@ export const suiteSchema: Schema = obj(
       ],
     },
   },
-  ['search', 'eval', 'notes'],
+  ['version', 'search', 'eval', 'notes'],
 );

@@ -1,13 +1,16 @@
-// Suites as data: suites/*.json, validated against harness/suite-schema.ts, resolved into the configs of
-// every run (suite × method × seed). Built-in names resolve to <package root>/suites/<name>.json.
+// harness/suites/: suites as versioned data. suite.ts (this file) loads suites/*.json, validates them against
+// schema.ts (the closed JSON Schemas of a suite and of the configs it resolves to) plus the checks a schema cannot
+// state (a method's own checks come from its registry entry), and resolves them into the configs of every run
+// (suite × method × seed); targets.ts holds the published figures' model and json-schema.ts the ajv plumbing.
+// Built-in names resolve to <package root>/suites/<name>.json.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import {
-  defaultEvalConfig, defaultSearchConfig, merge,
-  type EvalConfig, type EvalOverrides, type MethodName, type SearchConfig, type SearchOverrides,
+  defaultEvalConfig, merge, type EvalConfig, type EvalOverrides, type SearchConfig, type SearchOverrides,
 } from '../../nas/config.js';
+import { defaultSearchConfig, methodProblems, type MethodName } from '../../methods/registry.js';
 import { evalConfigSchema, searchConfigSchema, suiteSchema } from './schema.js';
+import { compileSchema, formatAjvErrors, parseJsonFile } from './json-schema.js';
 import { ERROR_METRICS, type Target } from './targets.js';
 import { packageRoot } from '../../nas/util/fs.js';
 
@@ -46,6 +49,8 @@ export interface SuiteCost {
 
 export interface Suite {
   schemaVersion: 1;
+  /** Protocol version (default 1): records of another version are stale. */
+  version?: number;
   name: string;
   description: string;
   kind: SuiteKind;
@@ -96,94 +101,9 @@ export function runCommand(suite: string): string {
 
 // ---------------------------------------------------------------- validation
 
-const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
-const validateSuiteJson = ajv.compile(suiteSchema);
-const validateSearchConfig = ajv.compile(searchConfigSchema);
-const validateEvalConfig = ajv.compile(evalConfigSchema);
-
-/** Compile a schema with the same options as the suite schema (records.ts uses it). */
-export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
-  return ajv.compile(schema);
-}
-
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length][b.length];
-}
-
-function didYouMean(key: string, known: string[]): string {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of known) {
-    const dist = k.toLowerCase() === key.toLowerCase() ? 0 : editDistance(k, key);
-    if (dist < bestD) [best, bestD] = [k, dist];
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean "${best}"?)` : '';
-}
-
-/**
- * ajv errors as one line each: "<json pointer> <problem>". Branch errors under a failed oneOf/anyOf are
- * folded into one line that uses the schema's description.
- */
-export function formatAjvErrors(errors: ErrorObject[] | null | undefined, prefix = ''): string[] {
-  const all = errors ?? [];
-  const unions = all.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf').map((e) => e.schemaPath + '/');
-  const lines: string[] = [];
-  for (const e of all) {
-    if (e.keyword === 'if' || unions.some((u) => e.schemaPath.startsWith(u))) continue;
-    const at = prefix + e.instancePath;
-    const ptr = at === '' ? '/' : at;
-    const params = e.params as Record<string, unknown>;
-    switch (e.keyword) {
-      case 'additionalProperties': {
-        const key = String(params.additionalProperty);
-        const known = Object.keys(((e.parentSchema as { properties?: object } | undefined)?.properties) ?? {});
-        lines.push(`${at}/${key} is an unknown key${didYouMean(key, known)}; allowed here: ${known.join(', ')}`);
-        break;
-      }
-      case 'required':
-        lines.push(`${at}/${String(params.missingProperty)} is required but missing`);
-        break;
-      case 'enum':
-        lines.push(`${ptr} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(e.data)})`);
-        break;
-      case 'const':
-        lines.push(`${ptr} must be ${JSON.stringify(params.allowedValue)} (got ${JSON.stringify(e.data)})`);
-        break;
-      case 'oneOf':
-      case 'anyOf': {
-        const desc = (e.parentSchema as { description?: string } | undefined)?.description;
-        lines.push(`${ptr} must be ${desc ?? 'one of the allowed forms'} (got ${JSON.stringify(e.data)})`);
-        break;
-      }
-      case 'type':
-        lines.push(`${ptr} ${e.message} (got ${JSON.stringify(e.data)})`);
-        break;
-      default:
-        lines.push(`${ptr} ${e.message ?? 'is invalid'}${e.data !== undefined && typeof e.data !== 'object' ? ` (got ${JSON.stringify(e.data)})` : ''}`);
-    }
-  }
-  return lines;
-}
-
-/** JSON.parse with the file, line and column in the error. */
-export function parseJsonFile(textIn: string, file: string): unknown {
-  try {
-    return JSON.parse(textIn);
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    const m = /position (\d+)/.exec(msg);
-    const pos = m ? Number(m[1]) : textIn.length;
-    const before = textIn.slice(0, pos).split('\n');
-    throw new Error(`${file}: invalid JSON at line ${before.length}, column ${before[before.length - 1].length + 1} (position ${pos}): ${msg}`);
-  }
-}
+const validateSuiteJson = compileSchema(suiteSchema);
+const validateSearchConfig = compileSchema(searchConfigSchema);
+const validateEvalConfig = compileSchema(evalConfigSchema);
 
 // ---------------------------------------------------------------- config resolution
 
@@ -302,9 +222,7 @@ function semanticProblems(s: Suite): string[] {
     if (search.microBatch > search.batchSize) {
       problems.push(`${at}: merged search config: microBatch (${search.microBatch}) must not exceed batchSize (${search.batchSize})`);
     }
-    if (row.method === 'pc-darts' && search.channels % search.pcdarts.k !== 0) {
-      problems.push(`${at}: merged search config: channels (${search.channels}) must be divisible by pcdarts.k (${search.pcdarts.k})`);
-    }
+    for (const p of methodProblems(search)) problems.push(`${at}: merged search config: ${p}`);
     const cells = search.entrannas.engineCells;
     if (Array.isArray(cells) && cells.some((c) => c >= search.layers)) {
       problems.push(`${at}: merged search config: entrannas.engineCells ${JSON.stringify(cells)} must be below layers (${search.layers})`);

@@ -43,6 +43,14 @@ export interface Target {
   /** This target decides the row's verdict (at most one per row, an error metric). */
   verdict?: boolean;
   note?: string;
+  /** Why a verdict on this target is indicative only (e.g. the search space is our interpretation of the paper's). */
+  indicative?: string;
+}
+
+/** Why a verdict on `t` is indicative only: an inferred figure [I], or the reason the suite gives; undefined otherwise. */
+export function indicativeReason(t: Target): string | undefined {
+  if (t.tag === 'I') return `the target ${t.value} is inferred [I], not printed by the paper`;
+  return t.indicative;
 }
 
 export const METRIC_UNITS: Record<Metric, string> = {

@@ -1,23 +1,22 @@
 // DARTS (Liu et al. 2019): every cell mixed, weighted by softmax(α/τ); first order, or second order with
 // the unrolled step and a finite-difference Hessian-vector product (architect.py).
 import * as tf from '@tensorflow/tfjs-core';
-import { SupernetSearch, type ModeFn, type TensorBatch } from '../../nas/search.js';
-import { deriveTop2 } from '../../nas/derive.js';
-import type { Genotype } from '../../nas/genotype.js';
+import { SupernetSearch, type DataShape, type ModeFn, type TensorBatch } from '../../nas/search.js';
+import type { SearchConfig } from '../../nas/config.js';
 import type { NamedGrads } from '../../nas/optim.js';
+import { defineMethod, type MethodTraits } from '../method.js';
 
 export class Darts extends SupernetSearch {
+  /** The unrolled α step (darts-2nd) instead of the first-order one: the registry entry's trait. */
+  protected readonly secondOrder: boolean;
+
+  constructor(cfg: SearchConfig, data: DataShape, traits?: Pick<MethodTraits, 'secondOrder'>) {
+    super(cfg, data);
+    this.secondOrder = traits?.secondOrder ?? false;
+  }
+
   modesFor(_purpose: 'weights' | 'arch' | 'eval'): ModeFn {
     return this.softmaxModes();
-  }
-
-  derive(): Genotype {
-    const { ops, nodes } = this.cfg.space;
-    return { format: 'darts', normal: deriveTop2(this.probs(false), ops, nodes), reduce: deriveTop2(this.probs(true), ops, nodes) };
-  }
-
-  protected get secondOrder(): boolean {
-    return this.cfg.method === 'darts-2nd';
   }
 
   override archStep(val: TensorBatch, train: TensorBatch, lr: number): number {
@@ -93,3 +92,21 @@ export class Darts extends SupernetSearch {
     }
   }
 }
+
+const DARTS_TRAITS = { archStep: true, usesNone: true, featureSharing: false } as const;
+
+export const DARTS_1ST = defineMethod({
+  name: 'darts-1st',
+  summary: 'DARTS, first-order α step',
+  class: Darts,
+  traits: { ...DARTS_TRAITS, secondOrder: false },
+  defaults: {},
+});
+
+export const DARTS_2ND = defineMethod({
+  name: 'darts-2nd',
+  summary: 'DARTS, second-order α step (unrolled weights, finite-difference Hessian-vector product)',
+  class: Darts,
+  traits: { ...DARTS_TRAITS, secondOrder: true },
+  defaults: {},
+});

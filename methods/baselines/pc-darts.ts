@@ -2,10 +2,15 @@
 // the rest bypassed, then channel shuffle) and edge normalisation (a softmax over each node's incoming edges).
 import * as tf from '@tensorflow/tfjs-core';
 import { Darts } from './darts.js';
-import { edgeIndex, type CellMode, type SearchCellOptions } from '../../nas/cell.js';
+import { edgeIndex, type SearchCellOptions } from '../../nas/cell.js';
 import { deriveTop2, softmaxRows } from '../../nas/derive.js';
-import type { ModeFn } from '../../nas/search.js';
+import { perCellType, type ModeFn } from '../../nas/search.js';
 import type { Genotype } from '../../nas/genotype.js';
+import type { SearchOverrides } from '../../nas/config.js';
+import { defineMethod } from '../method.js';
+
+/** PC-DARTS's CIFAR-10 search schedule, which EnTranNAS also follows (spec A9): batch 256, lr 0.1, α lr 6e-4, α frozen 15 epochs. */
+export const PC_DARTS_SCHEDULE: SearchOverrides = { batchSize: 256, weights: { lr: 0.1 }, arch: { lr: 6e-4 }, archWarmupEpochs: 15 };
 
 export class PcDarts extends Darts {
   protected override cellOptions(): SearchCellOptions {
@@ -37,15 +42,7 @@ export class PcDarts extends Darts {
 
   override modesFor(): ModeFn {
     if (!this.cfg.pcdarts.edgeNormalization) return this.softmaxModes();
-    const cache = new Map<boolean, CellMode>();
-    return (_i, r) => {
-      let m = cache.get(r);
-      if (!m) {
-        m = { kind: 'mixed', weights: this.probsTensor(r), edgeScale: this.edgeWeightsTensor(r) };
-        cache.set(r, m);
-      }
-      return m;
-    };
+    return perCellType((r) => ({ kind: 'mixed', weights: this.probsTensor(r), edgeScale: this.edgeWeightsTensor(r) }));
   }
 
   override derive(): Genotype {
@@ -59,3 +56,15 @@ export class PcDarts extends Darts {
     return { format: 'darts', normal: cell(false), reduce: cell(true) };
   }
 }
+
+export const PC_DARTS = defineMethod({
+  name: 'pc-darts',
+  summary: 'PC-DARTS: partial channel connections (1/K of the channels) and edge normalisation',
+  class: PcDarts,
+  traits: { archStep: true, usesNone: true, featureSharing: false, secondOrder: false },
+  defaults: PC_DARTS_SCHEDULE,
+  // Every cell's channel count is a multiple of C, so C divisible by K is what the partial split needs.
+  validate: (cfg) => (cfg.channels % cfg.pcdarts.k !== 0
+    ? [`channels (${cfg.channels}) must be divisible by pcdarts.k (${cfg.pcdarts.k})`]
+    : []),
+});

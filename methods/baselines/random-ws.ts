@@ -4,6 +4,7 @@
 import { SupernetSearch, type ModeFn } from '../../nas/search.js';
 import type { CellGenotype, Genotype, Pair } from '../../nas/genotype.js';
 import type { Rng } from '../../nas/rng.js';
+import { defineMethod } from '../method.js';
 
 export class RandomWs extends SupernetSearch {
   private sampled: Genotype;
@@ -40,7 +41,7 @@ export class RandomWs extends SupernetSearch {
     return this.derivedModes(this.best?.genotype ?? this.sampled);
   }
 
-  derive(): Genotype {
+  override derive(): Genotype {
     return this.best?.genotype ?? this.sampled;
   }
 
@@ -60,3 +61,11 @@ export class RandomWs extends SupernetSearch {
     return this.candidateAccs.length ? { candidateAccs: this.candidateAccs } : {};
   }
 }
+
+export const RANDOM_WS = defineMethod({
+  name: 'random-ws',
+  summary: 'random search with weight sharing: one sampled path per step, the best of the scored candidates at the end',
+  class: RandomWs,
+  traits: { archStep: false, usesNone: true, featureSharing: false, secondOrder: false },
+  defaults: {},
+});

@@ -3,10 +3,11 @@
 //   q̂ = q / Σ_k q per edge (0 where the sum is 0). Engine-cells weight by q̂; the derived set is {(i,k): q > 0},
 //   so a node keeps any number of inputs and an edge may keep several ops. `none` is never kept.
 import * as tf from '@tensorflow/tfjs-core';
-import { EnTranNAS } from './entrannas.js';
-import { edgeIndex, type CellMode } from '../../nas/cell.js';
-import type { ModeFn } from '../../nas/search.js';
+import { EnTranNAS, ENTRANNAS } from './entrannas.js';
+import { edgeIndex } from '../../nas/cell.js';
+import { perCellType, type ModeFn } from '../../nas/search.js';
 import type { CellGenotype, Genotype, Pair } from '../../nas/genotype.js';
+import { defineMethod } from '../method.js';
 
 export interface DstCellState {
   /** q per [edge][op] (JS numbers). */
@@ -84,16 +85,10 @@ export class EnTranNASDst extends EnTranNAS {
   }
 
   protected override engineModes(): ModeFn {
-    const cache = new Map<boolean, CellMode>();
-    return (_i, r) => {
-      let m = cache.get(r);
-      if (!m) {
-        const active = this.state(r).q.map((row) => row.map((v) => v > 0));
-        m = { kind: 'mixed', weights: this.qHatTensor(r), active };
-        cache.set(r, m);
-      }
-      return m;
-    };
+    return perCellType((r) => {
+      const active = this.state(r).q.map((row) => row.map((v) => v > 0));
+      return { kind: 'mixed', weights: this.qHatTensor(r), active };
+    });
   }
 
   override derive(): Genotype {
@@ -117,3 +112,11 @@ export class EnTranNASDst extends EnTranNAS {
     return { dst: { normal: trace(false), reduce: trace(true) } };
   }
 }
+
+export const ENTRANNAS_DST = defineMethod({
+  name: 'entrannas-dst',
+  summary: 'EnTranNAS-DST: learnable per-node thresholds, so a node keeps any number of inputs and an edge several ops',
+  class: EnTranNASDst,
+  traits: ENTRANNAS.traits,
+  defaults: ENTRANNAS.defaults,
+});

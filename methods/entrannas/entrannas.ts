@@ -2,11 +2,12 @@
 // only the architecture derived from the current α (DARTS top-2 rule), re-derived after every α update. α gets
 // no gradient through Transit-cells; their weights train. Feature sharing: one op instance per (source, op).
 import { SupernetSearch, type ModeFn } from '../../nas/search.js';
-import { deriveTop2 } from '../../nas/derive.js';
 import type { SearchCellOptions } from '../../nas/cell.js';
 import type { Genotype } from '../../nas/genotype.js';
 import type { SearchConfig } from '../../nas/config.js';
 import { reductionIndices } from '../../nas/network.js';
+import { defineMethod } from '../method.js';
+import { PC_DARTS_SCHEDULE } from '../baselines/pc-darts.js';
 
 /** Engine-cell indices: 'first-of-type' = the first normal cell and the first reduction cell (spec A1). */
 export function engineCellIndices(cfg: SearchConfig): number[] {
@@ -53,14 +54,17 @@ export class EnTranNAS extends SupernetSearch {
     return (i, r) => (this.engineCells.has(i) ? engine(i, r) : transit(i, r));
   }
 
-  derive(): Genotype {
-    const { ops, nodes } = this.cfg.space;
-    return { format: 'darts', normal: deriveTop2(this.probs(false), ops, nodes), reduce: deriveTop2(this.probs(true), ops, nodes) };
-  }
-
   override onArchUpdated(): void {
     const next = this.derive();
     if (JSON.stringify(next) !== JSON.stringify(this.current)) this.derivations++;
     this.current = next;
   }
 }
+
+export const ENTRANNAS = defineMethod({
+  name: 'entrannas',
+  summary: 'EnTranNAS: Engine-cells mixed, Transit-cells run the architecture derived from the current α',
+  class: EnTranNAS,
+  traits: { archStep: true, usesNone: false, featureSharing: true, secondOrder: false },
+  defaults: PC_DARTS_SCHEDULE,
+});

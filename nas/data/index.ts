@@ -35,7 +35,7 @@ export type { DataConfig } from '../config.js';
 
 export type DatasetLoader = (cfg: DataConfig) => Promise<LoadedDataset>;
 
-const REGISTRY: Record<string, DatasetLoader> = {
+const REGISTRY: Readonly<Record<string, DatasetLoader>> = {
   cifar10: loadCifar10,
   imagenet: loadImageNet,
   'fashion-mnist': loadFashionMnist,
@@ -45,11 +45,6 @@ const REGISTRY: Record<string, DatasetLoader> = {
 };
 
 export const DATASETS = Object.keys(REGISTRY);
-
-/** Register another dataset (tests, extensions). */
-export function registerDataset(name: string, loader: DatasetLoader): void {
-  REGISTRY[name] = loader;
-}
 
 function limitSplit(split: Split, limit: number | undefined, rng: Rng, what: string): Split {
   if (limit === undefined || limit >= split.size) return split;

@@ -1,8 +1,8 @@
 // One tiny super-net evaluation (batch 2, C=4, 3 cells, 8×8) on the active backend and kernel path: the loss and
 // the gradients of every weight and α that gets one. Shared by the cross-backend and cross-path agreement tests.
 import * as tf from '@tensorflow/tfjs-core';
-import { defaultSearchConfig, merge, type MethodName } from '../../nas/config.js';
-import { createSearch } from '../../methods/registry.js';
+import { merge } from '../../nas/config.js';
+import { createSearch, defaultSearchConfig, type MethodName } from '../../methods/registry.js';
 import { Rng } from '../../nas/rng.js';
 
 export interface StepNumbers { loss: number; grads: Map<string, Float32Array> }
