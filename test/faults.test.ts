@@ -178,6 +178,70 @@ describe('faults: the runner dies, the child stops, --resume finishes the same r
     const a = readJson<RunRecord>(paths.record).search!;
     const b = readJson<RunRecord>(refPaths.record).search!;
     assert.deepEqual(a.lossTrace, b.lossTrace, 'the resumed loss trace is the uninterrupted one');
+
+    // The same kill, then 4 KiB of the checkpoint's binary file zeroed: resume names the file, moves it aside and
+    // starts from scratch, so the result is still the uninterrupted one (not a silently different genotype).
+    const out2 = path.join(dir, 'out2');
+    const paths2 = runPaths(out2, { suite: 'real', row: 'en', seed: 0, phase: 'search' });
+    const runner2 = startRunner(['run', suite, '--out', out2, '--backend', 'wasm']);
+    const meta2 = path.join(paths2.outDir, 'checkpoint', 'checkpoint.json');
+    await until('the first checkpoint', 120_000, () => fs.existsSync(meta2));
+    const child2 = readLock(paths2.lock)!.pid;
+    runner2.proc.kill('SIGKILL');
+    await runner2.exited;
+    await until('the orphaned search to stop', 10_000, () => !alive(child2));
+    const bin = path.join(paths2.outDir, 'checkpoint', readJson<{ bin: string }>(meta2).bin);
+    const fd = fs.openSync(bin, 'r+');
+    fs.writeSync(fd, Buffer.alloc(4096), 0, 4096, Math.floor(fs.statSync(bin).size / 2));
+    fs.closeSync(fd);
+    const healed = await cli(['run', suite, '--out', out2, '--backend', 'wasm', '--resume']);
+    assert.equal(healed.exitCode, 0, healed.stdout + healed.stderr);
+    assert.match(healed.stdout, new RegExp(`checkpoint ${bin.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is damaged: its sha256 is not the one .* recorded; moved it to .*checkpoint\\.damaged-.*; restarting real/en/seed-0/search from scratch`));
+    assert.ok(fs.readdirSync(paths2.outDir).some((n) => n.startsWith('checkpoint.damaged-')), 'the damaged checkpoint is kept aside');
+    assert.deepEqual(readJson(paths2.genotype), readJson(refPaths.genotype));
+    assert.deepEqual(readJson<RunRecord>(paths2.record).search!.lossTrace, b.lossTrace);
+  });
+
+  it('a changed config on resume is refused naming the difference and the remedy; --restart <run> redoes that run', async () => {
+    const dir = tmp();
+    const cfg = { steps: 10, msPerStep: 1, checkpointEvery: 1 };
+    const make = (search: Record<string, unknown>) => writeSuite(dir, { name: 'chg', seeds: [0], timeoutSeconds: 60, deviations: ['fixture'], methods: [{ id: 'fx', search: fixture(search) }] });
+    const out = path.join(dir, 'out');
+    const paths = runPaths(out, { suite: 'chg', row: 'fx', seed: 0, phase: 'search' });
+    const first = await cli(['run', make({ ...cfg, failAtStep: 5 }), '--out', out, '--backend', 'cpu']);
+    assert.equal(first.exitCode, EXIT.failed, 'a planted failure after 5 checkpointed steps');
+    const changed = make({ ...cfg, steps: 12 });
+    const refused = await cli(['run', changed, '--out', out, '--backend', 'cpu', '--resume']);
+    assert.equal(refused.exitCode, EXIT.failed);
+    const rec = readJson<RunRecord>(paths.record);
+    assert.equal(rec.status, 'failed');
+    assert.match(rec.error!, /the search config of chg\/fx\/seed-0\/search changed since its checkpoint was made \(failAtStep: 5 → absent; steps: 10 → 12\)/);
+    assert.match(rec.error!, /--restart chg\/fx\/seed-0\/search .* or --fresh/);
+    assert.deepEqual(steps(paths.outDir).map((x) => x.step), [0, 1, 2, 3, 4], 'nothing ran under the new config');
+    const redo = await cli(['run', changed, '--out', out, '--backend', 'cpu', '--restart', 'chg/fx/seed-0/search']);
+    assert.equal(redo.exitCode, 0, redo.stdout + redo.stderr);
+    assert.deepEqual(steps(paths.outDir).map((x) => x.step), Array.from({ length: 12 }, (_, i) => i), 'from scratch');
+    assert.ok(fs.readdirSync(path.dirname(paths.outDir)).some((n) => n.startsWith('search.restarted-')), 'the earlier attempt is kept aside');
+    const bad = await cli(['run', changed, '--out', out, '--restart', 'chg/nope/seed-0/search']);
+    assert.equal(bad.exitCode, EXIT.usage);
+    assert.match(bad.stderr, /--restart: chg\/nope\/seed-0\/search is not a run of this plan/);
+  });
+
+  it('a finished record is never overwritten; an unreadable one is moved aside, reported and its run redone', async () => {
+    const dir = tmp();
+    const suite = writeSuite(dir, { name: 'recs', seeds: [0, 1], timeoutSeconds: 60, deviations: ['fixture'], methods: [{ id: 'fx', search: fixture({ steps: 2, msPerStep: 1 }) }] });
+    const out = path.join(dir, 'out');
+    assert.equal((await cli(['run', suite, '--out', out, '--backend', 'cpu'])).exitCode, 0);
+    const kept = runPaths(out, { suite: 'recs', row: 'fx', seed: 0, phase: 'search' }).record;
+    const torn = runPaths(out, { suite: 'recs', row: 'fx', seed: 1, phase: 'search' });
+    const keptText = fs.readFileSync(kept, 'utf8');
+    fs.writeFileSync(torn.record, fs.readFileSync(torn.record, 'utf8').slice(0, 40));
+    const again = await cli(['run', suite, '--out', out, '--backend', 'cpu', '--resume']);
+    assert.equal(again.exitCode, 0, again.stdout + again.stderr);
+    assert.equal(fs.readFileSync(kept, 'utf8'), keptText, 'the finished record is untouched');
+    assert.match(again.stdout, /warning: recs\/fx\/seed-1\/search: its record was unreadable; moved it to .*previous-records\/.*\.unreadable\.json and reran the run/);
+    assert.equal(readJson<RunRecord>(torn.record).status, 'ok');
+    assert.equal(fs.readdirSync(torn.previousRecords).filter((n) => n.endsWith('.unreadable.json')).length, 1);
   });
 
   it('two runners on one results directory: the second refuses at once naming the first; the first is unharmed', async () => {

@@ -34,6 +34,8 @@ export interface RunCommandOptions {
   microBatch?: number;
   /** Print one JSON summary on stdout (progress goes to stderr). */
   json?: boolean;
+  /** Runs (suite/row/seed-N/phase) to redo from scratch; implies --resume for the others. */
+  restart?: string[];
 }
 
 export interface RunCommandDeps {
@@ -122,7 +124,13 @@ export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: R
   const suite = loaded.runnable;
   const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, timeoutSeconds: o.timeout, microBatch: o.microBatch });
   const resultsDir = path.resolve(o.out);
-  const prepared = prepareResultsDir(resultsDir, suite.name, { resume: o.resume, fresh: o.fresh });
+  const labels = specs.map(runLabel);
+  const unknownRestart = (o.restart ?? []).filter((r) => !labels.includes(r));
+  if (unknownRestart.length) {
+    throw new Error(`--restart: ${unknownRestart.join(', ')} ${unknownRestart.length === 1 ? 'is not a run' : 'are not runs'} of this plan (runs: ${labels.join(', ')})`);
+  }
+  const resume = o.resume || (o.restart?.length ?? 0) > 0;
+  const prepared = prepareResultsDir(resultsDir, suite.name, { resume, fresh: o.fresh });
   const human = o.json ? (deps.stderr ?? process.stderr) : deps.stdout;
   const say = (line: string): void => void human.write(line + '\n');
   try {
@@ -133,7 +141,8 @@ export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: R
     try {
       summary = await runPlan(specs, {
         resultsDir,
-        resume: o.resume,
+        resume,
+        restart: o.restart,
         concurrency: o.concurrency,
         reporter,
         handleSignals: deps.handleSignals,
@@ -180,6 +189,8 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
     .option('--out <dir>', 'results directory', 'results')
     .option('--resume', 'keep finished runs; rerun missing, failed and timed-out runs, continuing from checkpoints')
     .option('--fresh', 'move existing runs of this suite to <out>/archive/ and start over')
+    .option('--restart <runs>', 'comma-separated runs (suite/row/seed-N/phase, as the summary names them) to redo from ' +
+      'scratch, their earlier attempt moved aside; the other runs resume', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .option('--concurrency <n>', 'child processes at once (one phase per device)', intOption('--concurrency', 1), 1)
     .option('--timeout <seconds>', 'timeout per phase, overriding the suite (0 = none)', parseTimeout)
     .option('--json', 'print one JSON summary on stdout (runs, statuses, errors, exit code); progress goes to stderr')

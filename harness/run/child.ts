@@ -11,6 +11,7 @@ import { artifactPaths, runLabel } from '../results/layout.js';
 import { LockBusyError, acquire, type Lock } from './lock.js';
 import { RUNNER_PIPE_ENV, RUN_BUSY_EXIT, encodeChildMessage, runnerRecord, type ChildMessage } from './child-protocol.js';
 import { executePhase } from './phase.js';
+import { ConfigChangedError, guardResume } from './resume-guard.js';
 import type { PhaseContext, PhaseOutcome, PhaseSpec, Progress } from './phase-types.js';
 
 export interface PhaseChildOptions {
@@ -112,6 +113,15 @@ export async function runPhaseChild(o: PhaseChildOptions): Promise<number> {
 }
 
 async function runLocked(o: PhaseChildOptions, spec: PhaseSpec, startedAt: string, signal: AbortSignal, atStepBoundary: () => void): Promise<number> {
+  let resume: boolean;
+  try {
+    resume = guardResume(spec, o.outDir, o.resume, (line) => process.stderr.write(`_phase: ${line}\n`));
+  } catch (err) {
+    if (!(err instanceof ConfigChangedError)) throw err;
+    process.stderr.write(`_phase: ${err.message}\n`);
+    await writeJsonAtomic(o.record, runnerRecord({ spec, status: 'failed', error: err.message, startedAt, finishedAt: new Date().toISOString() }));
+    return 1;
+  }
 
   let backend: BackendInfo;
   try {
@@ -134,7 +144,7 @@ async function runLocked(o: PhaseChildOptions, spec: PhaseSpec, startedAt: strin
   let lastEpoch = -1;
   const ctx: PhaseContext = {
     outDir: o.outDir,
-    resume: o.resume,
+    resume,
     signal,
     sampleMemory: () => {
       meter.sample();

@@ -21,13 +21,13 @@
 // Where files go is harness/results/layout.ts; the results-directory rules and the lock are prepare.ts.
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import readline from 'node:readline';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
 import { writeJsonAtomic } from '../../nas/util/fs.js';
 import { inside, isDiskFull, removeTempFiles, RunnerFault, writeStep } from './faults.js';
-import { isStale, readLock } from './lock.js';
+import { canonicalJson } from './resume-guard.js';
+import { moveAside, moveUnreadable, restartRun, waitForRunLock } from './run-state.js';
 import { setLongTimeout } from './timers.js';
 import type { MeasureSnapshot } from '../measure/meter.js';
 import type { Phase, RunRecord, RunStatus } from '../results/record.js';
@@ -43,15 +43,6 @@ export function isFinished(r: RunRecord | undefined): boolean {
   return r !== undefined && FINISHED.includes(r.status);
 }
 
-/** Stable JSON (sorted keys) to compare configs. */
-function canonical(x: unknown): string {
-  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
-  if (x !== null && typeof x === 'object') {
-    return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonical((x as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(x) ?? 'null';
-}
-
 export interface RunnerOptions {
   resultsDir: string;
   /** Rerun unfinished runs with resume=true (phases continue from their checkpoints). */
@@ -63,6 +54,8 @@ export interface RunnerOptions {
   killGraceMs?: number;
   /** Install SIGINT/SIGTERM/SIGHUP handlers that stop the children (the CLI does; tests do not). */
   handleSignals?: boolean;
+  /** Run labels (harness/results/layout.ts runLabel) to redo from scratch: their earlier attempt is moved aside. */
+  restart?: string[];
   /** How long to wait for a live process holding a run's lock to let go before leaving the run alone (default 30 s). */
   busyWaitMs?: number;
   onChildStart?(spec: PhaseSpec, pid: number): void;
@@ -110,30 +103,6 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/**
- * Wait (up to `ms`) while a live process holds the run's lock; returns the holder when it still does, else
- * undefined. A killed runner's child stops within seconds, so a prompt --resume waits for it instead of failing.
- */
-async function waitForRunLock(file: string, ms: number, reporter: ProgressReporter, label: string): Promise<string | undefined> {
-  const until = Date.now() + ms;
-  let said = false;
-  for (;;) {
-    const holder = readLock(file);
-    if (!holder || isStale(holder)) return undefined;
-    const who = `${holder.purpose}, pid ${holder.pid} on ${holder.host}`;
-    if (Date.now() >= until) return `${label} is still held by ${who}: not started (rerun with --resume once it has stopped)`;
-    if (!said) reporter.log(`[${label}] waiting for ${who} to stop`);
-    said = true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function moveAside(recordPath: string, existing: RunRecord, previousDir: string): Promise<void> {
-  await fs.promises.mkdir(previousDir, { recursive: true });
-  const stamp = (existing.startedAt ?? new Date().toISOString()).replace(/[:.]/g, '-');
-  await fs.promises.rename(recordPath, path.join(previousDir, `${stamp}.${existing.status}.json`));
-}
-
 /** Run the plan; resolves when every run has a record (or the runner was interrupted). */
 export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<RunSummary> {
   const reporter = opts.reporter ?? silentReporter();
@@ -163,9 +132,10 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
     const paths = runPaths(opts.resultsDir, spec);
     const label = runLabel(spec);
     for (const p of [paths.record, paths.outDir]) inside(opts.resultsDir, p, label);
-    const existing = readRecord(paths.record);
+    const restart = opts.restart?.includes(label) ?? false;
+    const existing = restart ? undefined : readRecord(paths.record);
     if (existing && isFinished(existing)) {
-      if (canonical(existing.config) !== canonical(spec.work.config)) {
+      if (canonicalJson(existing.config) !== canonicalJson(spec.work.config)) {
         warnings.push(`${label}: kept a finished record made with a different config (use --fresh to redo)`);
       }
       reporter.log(`[${label}] ${existing.status} (kept from ${existing.finishedAt})`);
@@ -175,8 +145,17 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
     const holder = await waitForRunLock(paths.lock, opts.busyWaitMs ?? 30_000, reporter, label);
     if (holder) return { spec, recordPath: paths.record, action: 'busy', note: holder };
     touched.add(paths.outDir);
+    if (restart) {
+      const aside = await writeStep(paths.outDir, 'moving the run aside for --restart', () => restartRun(paths));
+      if (aside) reporter.log(`[${label}] --restart: moved its earlier attempt to ${aside}; starting from scratch`);
+    }
     await writeStep(paths.outDir, 'the run directory', () => fs.promises.mkdir(paths.outDir, { recursive: true }));
     if (existing) await writeStep(paths.record, 'moving the earlier record aside', () => moveAside(paths.record, existing, paths.previousRecords));
+    else if (fs.existsSync(paths.record)) {
+      // There but unreadable (torn by hand, a disk error): kept as evidence, reported, and the run is redone.
+      const to = await writeStep(paths.record, 'moving an unreadable record aside', () => moveUnreadable(paths.record, paths.previousRecords));
+      warnings.push(`${label}: its record was unreadable; moved it to ${to} and reran the run`);
+    }
 
     let work = spec.work;
     if (search) {
@@ -198,13 +177,13 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
     }
     const resolved: PhaseSpec = { ...spec, work };
     await writeStep(paths.spec, 'the phase spec', () => writeJsonAtomic(paths.spec, resolved));
-    const record = await runChild(resolved, paths, label);
+    const record = await runChild(resolved, paths, label, Boolean(opts.resume) && !restart);
     if (record === 'busy') return { spec, recordPath: paths.record, action: 'busy', note: 'another process took the run lock first' };
     if (record.status === 'failed' && isDiskFull(record.error)) stopAll(new RunnerFault(`${label}: the phase ran out of disk space: ${record.error}`));
     return { spec, recordPath: paths.record, record, action: 'ran' };
   };
 
-  const runChild = async (spec: PhaseSpec, paths: RunPaths, label: string): Promise<RunRecord | 'busy'> => {
+  const runChild = async (spec: PhaseSpec, paths: RunPaths, label: string, resume: boolean): Promise<RunRecord | 'busy'> => {
     const startedAt = new Date();
     const log = fs.createWriteStream(paths.log, { flags: 'a' });
     let logError: Error | undefined;
@@ -212,8 +191,8 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
       // The log is evidence, not the record: a full disk here stops the plan after the child, it does not crash.
       logError ??= err;
     });
-    log.write(`--- attempt ${startedAt.toISOString()}${opts.resume ? ' (resume)' : ''} ---\n`);
-    const sub = execa(process.execPath, childArgs(paths, opts.resume), {
+    log.write(`--- attempt ${startedAt.toISOString()}${resume ? ' (resume)' : ''} ---\n`);
+    const sub = execa(process.execPath, childArgs(paths, resume), {
       detached: true,
       cleanup: false,
       reject: false,
@@ -272,6 +251,8 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
     });
     const errLines = readline.createInterface({ input: sub.stderr!, crlfDelay: Infinity });
     errLines.on('line', (line) => {
+      // The child's own notices (interrupted, a damaged checkpoint, a changed config) are the user's business.
+      if (line.startsWith('_phase: ')) reporter.log(`[${label}] ${line.slice(8)}`);
       log.write(line + '\n');
       stderrTail.push(line);
       if (stderrTail.length > 40) stderrTail.shift();
