@@ -18,6 +18,7 @@ import { MAX_TIMER_MS, setLongTimeout, type TimerClock } from '../harness/run/ti
 import { runPaths } from '../harness/results/layout.js';
 import type { RunRecord } from '../harness/results/record.js';
 import { EXIT } from '../harness/commands/common.js';
+import { CheckpointDamagedError, checkpointMetaFile, saveCheckpoint, verifyCheckpoint } from '../nas/checkpoint.js';
 
 const dirs: string[] = [];
 const started: ChildProcess[] = [];
@@ -258,6 +259,36 @@ describe('faults: the runner dies, the child stops, --resume finishes the same r
     assert.equal(ex.code, 0, first.output());
     assert.equal(readJson<RunRecord>(paths.record).status, 'ok');
     assert.deepEqual(steps(paths.outDir).map((s) => s.step), Array.from({ length: 20 }, (_, i) => i), 'one writer: every step once');
+  });
+});
+
+describe('faults: checkpoint integrity (nas/checkpoint.ts verifyCheckpoint)', () => {
+  it('passes a sound checkpoint and names the file of a zeroed block, a torn index, a missing or truncated bin', () => {
+    const dir = path.join(tmp(), 'ck');
+    const arrays = { 'p:w': { shape: [64, 64], data: Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i)) } };
+    const fresh = (): string => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      saveCheckpoint(dir, { epoch: 3, sgdStep: 12 }, arrays);
+      return path.join(dir, readJson<{ bin: string }>(checkpointMetaFile(dir)).bin);
+    };
+    assert.equal(verifyCheckpoint(path.join(dir, 'none')), 'none');
+    fresh();
+    assert.equal(verifyCheckpoint(dir), 'ok');
+    const damaged = (re: RegExp) => assert.throws(() => verifyCheckpoint(dir), (e: Error) => e instanceof CheckpointDamagedError && re.test(e.message));
+    let bin = fresh();
+    const fd = fs.openSync(bin, 'r+');
+    fs.writeSync(fd, Buffer.alloc(4096), 0, 4096, 4096);
+    fs.closeSync(fd);
+    damaged(new RegExp(`checkpoint ${bin} is damaged: its sha256 is not the one`));
+    fresh();
+    fs.writeFileSync(checkpointMetaFile(dir), fs.readFileSync(checkpointMetaFile(dir), 'utf8').slice(0, 30));
+    damaged(/checkpoint\.json is damaged: its index is not JSON/);
+    bin = fresh();
+    fs.rmSync(bin);
+    damaged(/\.bin is damaged: cannot read it \(ENOENT\)/);
+    bin = fresh();
+    fs.truncateSync(bin, 1000);
+    damaged(/is damaged: its sha256/);
   });
 });
 
