@@ -10,6 +10,8 @@ import { RUNNABLE_SUITE_FORMAT, type RunnableSuite } from '../harness/run/plan.j
 import { EXIT } from '../harness/commands/common.js';
 import { packageRoot } from '../nas/util/fs.js';
 import { testEnv } from './helpers/env.js';
+import { searchConfigFromFlags } from '../harness/commands/search.js';
+import { searchConfigProblems } from '../harness/suites/suite.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -98,5 +100,37 @@ describe('gates fail closed (CLI)', function () {
     const bad = await execa('node', [path.join(packageRoot(), 'ci', 'json-field.mjs'), 'file'], { input: 'wrote x (1 benchmarks)', reject: false });
     assert.equal(bad.exitCode, 1);
     assert.match(bad.stderr, /not JSON/);
+  });
+});
+
+describe('one validation for flags and suites', function () {
+  this.timeout(60_000);
+
+  it('search flags build a config that the suites\' checks validate, with the suites\' messages', async () => {
+    const base = { dataset: 'synthetic', layers: 3, channels: 4, batch: 4, imageSize: 8, subset: 32, seed: 0, epochs: 3, warmup: 0 } as const;
+    const cases: Array<[Record<string, number>, string]> = [
+      [{ lr: -1 }, '/weights/lr must be > 0 (got -1)'],
+      [{ tauEnd: -5 }, '/temperature/end must be > 0 (got -5)'],
+      [{ tauEnd: 0 }, '/temperature/end must be > 0 (got 0)'],
+      [{ layers: 1 }, '/layers must be >= 3 (got 1)'],
+      [{ imageSize: 4 }, '/data/imageSize must be >= 8 (got 4)'],
+    ];
+    for (const [over, msg] of cases) {
+      const cfg = searchConfigFromFlags('entrannas', { ...base, ...over } as never);
+      assert.deepEqual(searchConfigProblems(cfg, { warmupGiven: true }), [msg], JSON.stringify(over));
+    }
+    const noWarmup = searchConfigFromFlags('entrannas', { ...base, warmup: undefined } as never);
+    assert.match(searchConfigProblems(noWarmup).join(), /archWarmupEpochs \(15\) must be less than epochs \(3\), or α never trains/);
+    assert.deepEqual(searchConfigProblems(noWarmup, { warmupGiven: true }).filter((p) => p.startsWith('archWarmup')), [], 'an explicit --warmup is what was asked for');
+    const S = ['--method', 'entrannas', '--dataset', 'synthetic', '--layers', '3', '--channels', '4', '--batch', '4', '--image-size', '8', '--subset', '32', '--out', path.join(tmp(), 's')];
+    const lr = await cli('search', ...S, '--lr', '-1');
+    assert.equal(lr.exitCode, EXIT.usage);
+    assert.match(lr.stderr, /search config \(--method entrannas\): \/weights\/lr must be > 0 \(got -1\)/);
+    const hex = await cli('search', ...S, '--epochs', '0x2');
+    assert.equal(hex.exitCode, EXIT.usage);
+    assert.match(hex.stderr, /--epochs must be an integer ≥ 1, got "0x2"/);
+    const warm = await cli('search', ...S, '--epochs', '2');
+    assert.equal(warm.exitCode, EXIT.usage);
+    assert.match(warm.stderr, /archWarmupEpochs \(15\) must be less than epochs \(2\).*pass --warmup/);
   });
 });

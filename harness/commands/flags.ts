@@ -7,8 +7,9 @@ import { InputError } from './common.js';
 
 export function intOption(flag: string, min = 0) {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer ≥ ${min}, got "${v}"`);
+    // Decimal digits only: Number() would also take "0x2", "1e3" and " 2 ".
+    const n = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer ≥ ${min}, got "${v}"`);
     return n;
   };
 }

@@ -2,15 +2,14 @@
 // the same ajv options, identifier and seed rules and config schemas as suites/*.json (harness/suites/schema.ts),
 // so a file of either format is checked before anything runs. Suite files are shared as data: an identifier or a
 // seed ends up in a path, so neither may carry anything but the characters below.
-import { evalConfigSchema, searchConfigSchema } from '../suites/schema.js';
+import { MAX_SEED, evalConfigSchema, searchConfigSchema, seedSchema } from '../suites/schema.js';
+
+export { MAX_SEED };
 
 type Schema = Record<string, unknown>;
 
 /** Suite names and row ids: directory names under <results>/runs/. */
 export const ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
-/** Seeds drive a 32-bit generator: 0 … 2³²−1, so two different seeds never give one run. */
-export const MAX_SEED = 2 ** 32 - 1;
-export const seedSchema: Schema = { type: 'integer', minimum: 0, maximum: MAX_SEED };
 export const seedsSchema: Schema = { type: 'array', minItems: 1, uniqueItems: true, items: seedSchema };
 
 const seconds: Schema = { type: 'number', minimum: 0 };
