@@ -8,7 +8,8 @@
 # reference's AND the Mann–Whitney test on the samples says the difference is real (p ≤ 0.05). Without a
 # reference for this machine class the gate says so and passes. Regressed benchmarks are rerun once (longer
 # sampling) and must regress again to fail. About a minute on 2 cores.
-# Exit codes: 0 passed (or no reference); 3 a large slowdown; anything else: the benchmark or compare broke.
+# Exit codes: 0 passed (or no reference); 3 a large slowdown; 1 a benchmark of the reference is missing from this
+# run, or the benchmarks did not complete; anything else: the benchmark or compare broke.
 #
 # Environment:
 #   GATE_FACTOR=3            median ratio that counts as a slowdown
@@ -66,17 +67,18 @@ if [ ! -f "$ref" ]; then
   exit 0
 fi
 
-# record_and_compare <bench.json> <history-dir>: the history entry of a bench JSON, compared with the reference.
+# record_and_compare <bench.json> <history-dir> [compare flags...]: the history entry of a bench JSON, compared with
+# the reference. The entry's path comes from `history record --json`.
 record_and_compare() {
-  local recorded head
-  recorded=$("${cli[@]}" history record --bench "$1" --history "$2")
-  head=$(printf '%s\n' "$recorded" | sed -n 's/^wrote \(.*\) ([0-9]* benchmarks.*$/\1/p')
+  local head bench=$1 hist=$2
+  shift 2
+  head=$("${cli[@]}" history record --bench "$bench" --history "$hist" --json | node ci/json-field.mjs file)
   if [ ! -f "$head" ]; then
-    echo "gate: FAILED: could not find the history entry written for this run ($recorded)" >&2
+    echo "gate: FAILED: could not find the history entry written for this run (${head:-nothing recorded})" >&2
     return 1
   fi
   last_head=$head
-  "${cli[@]}" compare --base "$ref" --head "$head" --factor "$factor"
+  "${cli[@]}" compare --base "$ref" --head "$head" --factor "$factor" "$@"
 }
 
 set +e
@@ -102,7 +104,8 @@ while [ "$rc" -eq 3 ] && [ "$retries" -gt 0 ]; do
   set -e
   if [ ! -s "$work/retry.json" ]; then echo "gate: the rerun did not complete" >&2; break; fi
   set +e
-  record_and_compare "$work/retry.json" "$work/history-retry"
+  # The rerun measures only the regressed benchmarks: the others are not missing, they were not rerun.
+  record_and_compare "$work/retry.json" "$work/history-retry" --allow-missing
   rc=$?
   set -e
 done
@@ -111,6 +114,7 @@ secs=$(( $(date +%s) - start ))
 case $rc in
   0) echo "gate: passed against $ref (factor $factor) in $secs s" ;;
   3) echo "gate: FAILED: a benchmark is more than $factor× slower than $ref (see the + rows above); $secs s" ;;
+  1) echo "gate: FAILED: benchmarks of the reference are missing from this run (see above), or the entry was not written; $secs s" ;;
   *) echo "gate: FAILED: compare exited $rc; $secs s" ;;
 esac
 exit "$rc"

@@ -14,9 +14,8 @@ trap 'rm -rf "$work"' EXIT
 dir=${REF_DIR:-results/reference}
 
 "${cli[@]}" bench --rounds "${REF_ROUNDS:-3}" --time "${REF_TIME_MS:-500}" --backend "${REF_BACKEND:-auto}" --out "$work/bench.json"
-recorded=$("${cli[@]}" history record --bench "$work/bench.json" --history "$work/history" \
-  --commit-time "$(git show -s --format=%cI HEAD 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)")
-entry=$(printf '%s\n' "$recorded" | sed -n 's/^wrote \(.*\) ([0-9]* benchmarks.*$/\1/p')
+entry=$("${cli[@]}" history record --bench "$work/bench.json" --history "$work/history" --json \
+  --commit-time "$(git show -s --format=%cI HEAD 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)" | node ci/json-field.mjs file)
 class=$(basename "$(dirname "$entry")")
 mkdir -p "$dir"
 cp "$entry" "$dir/$class.json"

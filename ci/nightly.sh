@@ -16,7 +16,8 @@
 #   6. history record → <history>/<machine class>/<commit>.json
 #   7. compare --base <last good night of this machine class> --head <commit>   (ci/last-good.mjs)
 #   8. on a clean night (every run ok, no leak, no regression): <history>/<class>/LAST_GOOD = this commit
-# Exit codes: 0 clean; 3 a regression; 1 a run failed or timed out, the benchmarks or a paper-size step failed or
+# Exit codes: 0 clean; 3 a regression; 1 a run did not end ok (failed, timed out or diverged), a benchmark of the
+# last good night is missing, the benchmarks or a paper-size step failed or
 # leaked, or the history entry could not be written; 2 compare refused its input; 130 interrupted.
 #
 # Environment:
@@ -74,7 +75,7 @@ if [ "${NIGHTLY_BUILD:-1}" != 0 ]; then
 fi
 
 stage run "${cli[@]}" run "$suite" --out "$out" --resume --backend "$backend" --threads "$threads" --concurrency "$concurrency" || run_rc=$?
-if [ "$run_rc" -eq 130 ]; then echo "nightly: interrupted; rerun the same command to resume" | tee -a "$log"; exit 130; fi
+if [ "$run_rc" -gt 128 ]; then echo "nightly: interrupted (exit $run_rc); rerun the same command to resume" | tee -a "$log"; exit "$run_rc"; fi
 
 stage tables "${cli[@]}" report --results "$out" --suite "$suite" || report_rc=$?
 
@@ -102,9 +103,9 @@ if [ -d "$out/runs/$suite" ]; then record_args+=(--records "$out/runs/$suite"); 
 if [ -s "$out/bench.json" ]; then record_args+=(--bench "$out/bench.json"); fi
 if [ "${#step_files[@]}" -gt 0 ]; then record_args+=(--step "${step_files[@]}"); fi
 recorded=$(mktemp)
-stage history "${cli[@]}" "${record_args[@]}" > "$recorded" || record_rc=$?
+stage history "${cli[@]}" "${record_args[@]}" --json > "$recorded" || record_rc=$?
 cat "$recorded"
-entry_file=$(sed -n 's/^wrote \(.*\) ([0-9]* benchmarks.*$/\1/p' "$recorded" | tail -n 1)
+entry_file=$(grep '^{' "$recorded" | tail -n 1 | node ci/json-field.mjs file 2>>"$log" || true)
 rm -f "$recorded"
 
 if [ "$record_rc" -eq 0 ] && [ -f "$entry_file" ]; then
@@ -136,11 +137,12 @@ wall=$(( $(date +%s) - t_start ))
   echo "history entry: ${entry_file:-not written}"
   echo "compared with: ${base:-nothing (no earlier night)}"
   for s in "${stages[@]}"; do echo "  $s"; done
-  [ "$run_rc" -ne 0 ] && echo "runs:      some runs failed or timed out (exit $run_rc); see the run summary above"
+  [ "$run_rc" -ne 0 ] && echo "runs:      some runs did not end ok (failed, timed out or diverged; exit $run_rc); see the run summary above"
   [ "$bench_rc" -ne 0 ] && echo "bench:     failed or leaked tensors (exit $bench_rc)"
   [ "$step_rc" -ne 0 ] && echo "step:      a paper-size bench step failed (does it still fit the heap?); see its stage above"
   [ "$cmp_rc" -eq 3 ] && echo "compare:   REGRESSION against $base (factor $factor); see the + rows above"
   [ "$cmp_rc" -eq 2 ] && echo "compare:   could not compare (exit 2)"
+  [ "$cmp_rc" -eq 1 ] && echo "compare:   measures of $base are missing from this night (exit 1); see the compare stage above"
   [ "$status" -eq 0 ] && echo "LAST_GOOD: $history/$class/LAST_GOOD = $commit"
   printf 'wall time: %d s (%dh %02dm %02ds)\n' "$wall" $((wall / 3600)) $((wall % 3600 / 60)) $((wall % 60))
   echo "nightly: $([ "$status" -eq 0 ] && echo passed || echo "FAILED (exit $status)")"

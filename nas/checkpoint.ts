@@ -1,5 +1,8 @@
 // Checkpoints: parameters and optimiser slots as one binary file plus a JSON index, written atomically
-// (nas/util/fs.ts: temp file, fsync, rename), so a killed run resumes from its last complete epoch.
+// (nas/util/fs.ts: temp file, fsync, rename), so a killed run resumes from its last complete epoch. The index holds
+// the sha256 of the binary file: a damaged checkpoint (a flipped or zeroed block, a truncated or missing file) is
+// detected before resume (verifyCheckpoint) instead of silently training on from wrong weights.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ParamSnapshot } from './params.js';
@@ -46,10 +49,60 @@ export function saveCheckpoint<M extends EpochCheckpointMeta>(dir: string, meta:
   const buf = new Float32Array(total);
   for (const [name, a] of Object.entries(arrays)) buf.set(a.data, index[name].offset);
   const binName = `checkpoint-${Date.now()}-${process.pid}.bin`;
-  writeFileAtomicSync(path.join(dir, binName), new Uint8Array(buf.buffer));
-  writeFileAtomicSync(metaFile, JSON.stringify({ ...meta, bin: binName, index }));
+  const bytes = new Uint8Array(buf.buffer);
+  writeFileAtomicSync(path.join(dir, binName), bytes);
+  writeFileAtomicSync(metaFile, JSON.stringify({ ...meta, bin: binName, index, sha256: sha256(bytes) }));
   // Remove older bins only after the new meta points at the new one.
   for (const f of fs.readdirSync(dir)) if (f.startsWith('checkpoint-') && f.endsWith('.bin') && f !== binName) fs.rmSync(path.join(dir, f), { force: true });
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** A checkpoint that cannot be trusted; the message names the file and what is wrong with it. */
+export class CheckpointDamagedError extends Error {
+  override name = 'CheckpointDamagedError';
+  constructor(readonly file: string, why: string) {
+    super(`checkpoint ${file} is damaged: ${why}`);
+  }
+}
+
+/**
+ * Check the checkpoint in `dir` without loading it into a model: 'none' when there is none, 'ok' when its index
+ * parses, its binary file exists with the recorded sha256 and the index fits inside it. Throws
+ * CheckpointDamagedError otherwise. Checkpoints written before the sha256 was recorded are checked for shape only.
+ */
+export function verifyCheckpoint(dir: string): 'none' | 'ok' {
+  const metaFile = checkpointMetaFile(dir);
+  if (!fs.existsSync(metaFile)) return 'none';
+  let meta: { bin?: unknown; index?: unknown; sha256?: unknown; epoch?: unknown };
+  try {
+    meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as typeof meta;
+  } catch (err) {
+    throw new CheckpointDamagedError(metaFile, `its index is not JSON (${(err as Error).message})`);
+  }
+  if (typeof meta !== 'object' || meta === null || typeof meta.bin !== 'string' || !/^checkpoint-[\w.-]+\.bin$/.test(meta.bin) ||
+      typeof meta.index !== 'object' || meta.index === null || typeof meta.epoch !== 'number') {
+    throw new CheckpointDamagedError(metaFile, 'its index lacks bin, index or epoch');
+  }
+  const binFile = path.join(dir, meta.bin);
+  let raw: Buffer;
+  try {
+    raw = fs.readFileSync(binFile);
+  } catch (err) {
+    throw new CheckpointDamagedError(binFile, `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (typeof meta.sha256 === 'string' && sha256(raw) !== meta.sha256) {
+    throw new CheckpointDamagedError(binFile, `its sha256 is not the one ${metaFile} recorded`);
+  }
+  const floats = raw.byteLength / 4;
+  for (const [name, e] of Object.entries(meta.index as Record<string, { offset?: unknown; length?: unknown }>)) {
+    if (typeof e?.offset !== 'number' || typeof e.length !== 'number' || e.offset + e.length > floats) {
+      throw new CheckpointDamagedError(binFile, `array ${name} does not fit in its ${raw.byteLength} bytes`);
+    }
+  }
+  return 'ok';
 }
 
 export interface LoadedCheckpoint<M extends EpochCheckpointMeta> {

@@ -50,7 +50,7 @@ function parseCell(raw: unknown, concatRaw: unknown, format: 'darts' | 'dst', wh
     if (pairs.length === 0) throw new GenotypeError(`${where} node ${node}: has no input`);
     return pairs.map((p) => {
       if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' || !Number.isInteger(p[1])) {
-        throw new GenotypeError(`${where} node ${node}: each pair must be [op, inputIndex], got ${JSON.stringify(p)}`);
+        throw new GenotypeError(`${where} node ${node}: each pair must be [op, inputIndex], got ${shapeOf(p)}`);
       }
       const [op, input] = p as [string, number];
       if (!isOpName(op)) throw new GenotypeError(`${where} node ${node}: unknown op "${op}"`);
@@ -65,7 +65,7 @@ function parseCell(raw: unknown, concatRaw: unknown, format: 'darts' | 'dst', wh
   let concat = all;
   if (concatRaw !== undefined) {
     if (!Array.isArray(concatRaw) || concatRaw.some((c) => !Number.isInteger(c) || c < 2 || c >= nodes.length + 2)) {
-      throw new GenotypeError(`${where}_concat: must list node indices 2..${nodes.length + 1}, got ${JSON.stringify(concatRaw)}`);
+      throw new GenotypeError(`${where}_concat: must list node indices 2..${nodes.length + 1}, got ${shapeOf(concatRaw)}`);
     }
     concat = concatRaw as number[];
   }
@@ -81,10 +81,18 @@ export function parseGenotype(raw: unknown, source = 'genotype'): Genotype {
   const normalRaw = o.normal as unknown[];
   const guessed: 'darts' | 'dst' = Array.isArray(normalRaw) && Array.isArray(normalRaw[0]) && Array.isArray((normalRaw[0] as unknown[])[0]) ? 'dst' : 'darts';
   const format = (o.format as 'darts' | 'dst' | undefined) ?? guessed;
-  if (format !== 'darts' && format !== 'dst') throw new GenotypeError(`${source}: format must be "darts" or "dst", got ${JSON.stringify(o.format)}`);
+  if (format !== 'darts' && format !== 'dst') throw new GenotypeError(`${source}: format must be "darts" or "dst", got ${shapeOf(o.format)}`);
   const normal = parseCell(o.normal, o.normal_concat, format, `${source}: normal cell`);
   const reduce = parseCell(o.reduce, o.reduce_concat, format, `${source}: reduce cell`);
   return { format, normal, reduce };
+}
+
+/** What a value is, without quoting it: a file\'s contents must not end up in messages and run records. */
+function shapeOf(v: unknown): string {
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'string') return ['darts', 'dst'].includes(v) || /^[a-z_0-9]{1,20}$/.test(v) ? `"${v}"` : `a string of ${v.length} characters`;
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  return typeof v;
 }
 
 export function genotypeToJson(g: Genotype): GenotypeJson {
@@ -96,20 +104,47 @@ export function publishedNames(): string[] {
   return Object.keys(PUBLISHED);
 }
 
-/** A published cell by name, or a genotype JSON file by path. */
+/** A genotype file is a few hundred bytes; anything far larger is not one (and /dev/zero must not hang the run). */
+export const MAX_GENOTYPE_BYTES = 1 << 20;
+
+/** Read at most MAX_GENOTYPE_BYTES + 1 bytes of a regular file; refuses devices, directories and larger files. */
+function readCapped(file: string): string {
+  const st = fs.statSync(file);
+  if (!st.isFile()) throw new GenotypeError(`${file}: not a regular file (a genotype is a JSON file)`);
+  if (st.size > MAX_GENOTYPE_BYTES) throw new GenotypeError(`${file}: ${st.size} bytes; a genotype file is at most ${MAX_GENOTYPE_BYTES} bytes of JSON`);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_GENOTYPE_BYTES + 1);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    if (n > MAX_GENOTYPE_BYTES) throw new GenotypeError(`${file}: larger than ${MAX_GENOTYPE_BYTES} bytes; not a genotype file`);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * A published cell by name (own properties of the table only: "toString" is not a cell), or a genotype JSON file
+ * by path (size-capped, JSON only). Messages name the file and the problem, never its contents (which end up in
+ * run records).
+ */
 export function loadGenotype(nameOrPath: string): Genotype {
-  if (nameOrPath in PUBLISHED) return parseGenotype(PUBLISHED[nameOrPath], nameOrPath);
+  if (Object.hasOwn(PUBLISHED, nameOrPath)) return parseGenotype(PUBLISHED[nameOrPath], nameOrPath);
   if (!fs.existsSync(nameOrPath)) {
     throw new GenotypeError(`genotype "${nameOrPath}" is neither a published cell (${publishedNames().join(', ')}) nor an existing file`);
   }
   let raw: unknown;
+  const text = readCapped(nameOrPath);
   try {
-    raw = JSON.parse(fs.readFileSync(nameOrPath, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
-    throw new GenotypeError(`${nameOrPath}: not valid JSON (${(err as Error).message})`);
+    // V8's message quotes the offending text ("Unexpected token r, "root:x:0:0"... is not valid JSON"): keep only
+    // where it failed.
+    const at = /position (\d+)/.exec((err as Error).message);
+    throw new GenotypeError(`${nameOrPath}: not valid JSON${at ? ` (at position ${at[1]})` : ''}; a genotype is a JSON file with normal, normal_concat, reduce, reduce_concat`);
   }
   // Accept a search.json-style wrapper that holds the genotype under "genotype".
-  if (raw && typeof raw === 'object' && 'genotype' in (raw as object) && !('normal' in (raw as object))) {
+  if (raw && typeof raw === 'object' && Object.hasOwn(raw as object, 'genotype') && !Object.hasOwn(raw as object, 'normal')) {
     raw = (raw as { genotype: unknown }).genotype;
   }
   return parseGenotype(raw, nameOrPath);

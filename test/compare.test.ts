@@ -383,6 +383,22 @@ describe('compare command', () => {
     assert.equal(await cli('compare', '--base', f1, '--head', 'cccc3333', '--history', dir), EXIT.regression);
   });
 
+  it('fails (exit 1) when a measure of the base is missing from the head, naming it; --allow-missing passes', async () => {
+    const f1 = path.join(dir, 'base-two.json');
+    const f2 = path.join(dir, 'head-one.json');
+    await fs.writeFile(f1, JSON.stringify(entry('aaaa1111', 0, { step: sampleSet(noisy(30, 10, 100, 0.02), 'ms'), gone: sampleSet(noisy(31, 10, 50, 0.02), 'ms') })));
+    await fs.writeFile(f2, JSON.stringify(entry('bbbb2222', 1, { step: sampleSet(noisy(32, 10, 100, 0.02), 'ms') })));
+    assert.equal(await cli('compare', '--base', f1, '--head', f2), EXIT.failed);
+    assert.match(out.join(''), /FAILED: 1 measure\(s\) of the base are missing from the head \(bench\/gone\); pass --allow-missing/);
+    out.length = 0;
+    assert.equal(await cli('compare', '--base', f1, '--head', f2, '--json'), EXIT.failed);
+    const j = JSON.parse(out.join('')) as { missingFromHead: string[]; passed: boolean; exitCode: number };
+    assert.deepEqual([j.missingFromHead, j.passed, j.exitCode], [['bench/gone'], false, EXIT.failed]);
+    assert.equal(await cli('compare', '--base', f1, '--head', f2, '--allow-missing'), EXIT.ok);
+    // A measure only in the head (a new benchmark) never fails.
+    assert.equal(await cli('compare', '--base', f2, '--head', f1), EXIT.ok);
+  });
+
   it('exits 2 for an unknown commit or a machine class without history, naming the classes that have one', async () => {
     assert.equal(await cli('compare', '--base', 'ffff9999', '--history', dir), EXIT.usage);
     assert.match(err.join(''), /no history entry for commit "ffff9999"/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadGenotype, parseGenotype, genotypeToJson, genotypeDistance, GenotypeError } from '../nas/genotype.js';
+import { MAX_GENOTYPE_BYTES, loadGenotype, parseGenotype, genotypeToJson, genotypeDistance, GenotypeError } from '../nas/genotype.js';
 import { measureEvalNetwork } from '../nas/network.js';
 import { useBackend } from './helpers/backend.js';
 import { archParams } from '../harness/commands/arch.js';
@@ -77,5 +77,30 @@ describe('evaluation network sizes (published figures)', function () {
     const a = measureEvalNetwork({ kind: 'cifar', channels: 4, layers: 1, numClasses: 10, inputChannels: 3, genotype: g }, 8);
     const b = measureEvalNetwork({ kind: 'cifar', channels: 4, layers: 1, numClasses: 10, inputChannels: 1, genotype: g }, 8);
     assert.equal(a.macs - b.macs, 8 * 8 * 12 * 3 * 3 * 2);
+  });
+});
+
+describe('genotype files: size cap, JSON only, own-property names, no contents in messages', () => {
+  it('refuses /dev/zero at once, a file over the cap, and does not resolve prototype names as published cells', () => {
+    const t0 = Date.now();
+    assert.throws(() => loadGenotype('/dev/zero'), /\/dev\/zero: not a regular file/);
+    assert.ok(Date.now() - t0 < 1000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'genotype-cap-'));
+    try {
+      const big = path.join(dir, 'big.json');
+      fs.writeFileSync(big, Buffer.alloc(MAX_GENOTYPE_BYTES + 10, 0x20));
+      assert.throws(() => loadGenotype(big), /bytes; a genotype file is at most/);
+      for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty']) {
+        assert.throws(() => loadGenotype(name), /is neither a published cell .* nor an existing file/, name);
+      }
+      const secret = path.join(dir, 'passwd');
+      fs.writeFileSync(secret, 'root:x:0:0:root:/root:/bin/bash\n');
+      assert.throws(() => loadGenotype(secret), (e: Error) => /not valid JSON/.test(e.message) && !e.message.includes('root'));
+      const fmt = path.join(dir, 'fmt.json');
+      fs.writeFileSync(fmt, JSON.stringify({ format: 'token=s3cr3t-value-here!', normal: [], normal_concat: [], reduce: [], reduce_concat: [] }));
+      assert.throws(() => loadGenotype(fmt), (e: Error) => /format must be "darts" or "dst", got a string of 24 characters/.test(e.message) && !e.message.includes('s3cr3t'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

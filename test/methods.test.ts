@@ -140,7 +140,7 @@ describe('methods: the registry', function () {
 
 describe('methods: the search command reads the registry', () => {
   async function cli(args: string[]): Promise<{ out: string; err: string; code?: number }> {
-    const program = buildProgram();
+    const program = await buildProgram(['node', 'entrannas-bench', ...args]);
     const search = program.commands.find((c) => c.name() === 'search')!;
     let out = '';
     let err = '';

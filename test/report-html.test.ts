@@ -92,11 +92,11 @@ describe('report --html: charts, cell drawings, tidy data', function () {
 
   it('report writes the tidy data next to the tables: one row per run, every column, CSV and JSON Lines agree', async () => {
     const out = await reportCommand({ results: fx.dir, suite: 'smoke' });
-    assert.equal(out.tidy.csv, path.join(fx.dir, 'tables', 'smoke.runs.csv'));
-    const rows = parseCsv(fs.readFileSync(out.tidy.csv, 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    assert.equal(out.tidy!.csv, path.join(fx.dir, 'tables', 'smoke.runs.csv'));
+    const rows = parseCsv(fs.readFileSync(out.tidy!.csv, 'utf8'), { columns: true }) as Array<Record<string, string>>;
     assert.equal(rows.length, fx.records);
     assert.deepEqual(Object.keys(rows[0]), [...TIDY_COLUMNS]);
-    const lines = fs.readFileSync(out.tidy.jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = fs.readFileSync(out.tidy!.jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines.length, fx.records);
     const dstEval = lines.find((l) => l.row === 'entrannas-dst' && l.seed === 1 && l.phase === 'eval')!;
     assert.equal(dstEval.test_error_pct, 37);

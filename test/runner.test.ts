@@ -195,7 +195,7 @@ describe('runner: results directory', () => {
     const dir = results();
     const release = acquireLock(dir, 's');
     fs.writeFileSync(path.join(dir, 'runs', 's', '.lock'), '1'); // pid 1 is alive and is not us
-    assert.throws(() => acquireLock(dir, 's'), /another runner \(pid 1\)/);
+    assert.throws(() => acquireLock(dir, 's'), /another runner is running suite s .*pid 1 on/);
     fs.writeFileSync(path.join(dir, 'runs', 's', '.lock'), '999999999'); // no such process
     const again = acquireLock(dir, 's');
     again();
@@ -252,7 +252,7 @@ describe('runner: failures, divergence and timeouts (child processes)', function
     assert.deepEqual(nan.provenance, planned('nan'), 'the child writes the planned provenance');
     assert.deepEqual(hang.provenance, planned('hang'), 'so does the runner, for a run whose child could not');
     assert.match(hang.error ?? '', /timed out after 6 s; the process tree was killed/);
-    assert.ok(hang.measures && hang.measures.wallSeconds >= 5.9, 'a timed-out run is measured to the kill (runner clock)');
+    assert.ok(hang.measures && hang.measures.wallSeconds >= 5.9, 'a timed-out run is measured to the kill (runner clock): ' + JSON.stringify(hang.measures));
     assert.equal(hang.env.backend, 'cpu', 'env from the child that started');
     const grandchild = Number(fs.readFileSync(path.join(runPaths(dir, hang).outDir, FIXTURE_GRANDCHILD_PID), 'utf8'));
     assert.ok(grandchild > 0 && (await eventuallyDead(grandchild)), 'the timeout killed the process tree, grandchild included');

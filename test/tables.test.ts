@@ -269,22 +269,22 @@ describe('tables: rendering and the report/check commands', function () {
   beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'tables-test-')); });
   afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
 
-  it('no records: paper rows are not run with the command; nothing fills our columns; check passes', async () => {
+  it('no records: paper rows are not run with the command; nothing fills our columns; check fails closed', async () => {
     const out = await reportCommand({ results: dir, generatedAt: 'T' });
     for (const f of ['md', 'csv', 'json'] as const) {
-      assert.equal(out.written[f], path.join(dir, 'tables', `all.${f}`));
-      assert.ok(existsSync(out.written[f]));
+      assert.equal(out.written![f], path.join(dir, 'tables', `all.${f}`));
+      assert.ok(existsSync(out.written![f]));
     }
     const rows = out.report.rows;
     assert.ok(rows.length >= 17);
     assert.ok(rows.every((r) => r.verdict === 'not run'));
     for (const r of rows.filter((x) => x.run)) assert.equal(r.command, `npx entrannas-bench run ${r.suite}`);
-    const md = readFileSync(out.written.md, 'utf8');
+    const md = readFileSync(out.written!.md, 'utf8');
     assert.equal(md, out.output);
     for (const s of ['cifar10-standard', 'cifar10-extended', 'imagenet-topology']) assert.ok(md.includes(`run with \`npx entrannas-bench run ${s}\``), s);
     assert.ok(md.includes('reference only: published figures'));
 
-    const csv = csvObjects(readFileSync(out.written.csv, 'utf8'));
+    const csv = csvObjects(readFileSync(out.written!.csv, 'utf8'));
     assert.equal(csv.length, rows.length);
     for (const c of csv) {
       for (const [k, v] of Object.entries(c)) {
@@ -306,10 +306,13 @@ describe('tables: rendering and the report/check commands', function () {
     assert.deepEqual(cells.slice(2, 12), ['—', '—', '—', '—', '—', '—', '—', '—', '—', '—']);
     assert.equal(cells[13], '2.22 [R] best-of-k');
 
-    const json = JSON.parse(readFileSync(out.written.json, 'utf8'));
+    const json = JSON.parse(readFileSync(out.written!.json, 'utf8'));
     assert.equal(json.rows.length, rows.length);
     assert.equal(json.rows.find((r: TableRow) => r.suite === 'cifar10-extended' && r.rowId === 'entrannas-dst').ours.errorMean, undefined);
-    assert.equal(checkCommand({ results: dir }).exitCode, 0);
+    const check = checkCommand({ results: dir });
+    assert.equal(check.exitCode, 1, 'a gate with no evidence fails');
+    assert.match(check.text, /FAIL no run records under .*runs: nothing to check/);
+    assert.match(out.warnings.join('\n'), /no run records under/);
   });
 
   it('records on disk: a paper row that misses its target fails check; a proxy row never fails', async () => {
@@ -324,7 +327,7 @@ describe('tables: rendering and the report/check commands', function () {
     assert.equal(set.records.length, 8);
 
     const out = await reportCommand({ results: dir, suite: 'cifar10-standard', format: 'csv', generatedAt: 'T' });
-    assert.equal(out.written.csv, path.join(dir, 'tables', 'cifar10-standard.csv'));
+    assert.equal(out.written!.csv, path.join(dir, 'tables', 'cifar10-standard.csv'));
     const csv = csvObjects(out.output);
     const en = csv.find((c) => c.row === 'entrannas')!;
     assert.equal(en.verdict, 'not reproduced');

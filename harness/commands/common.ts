@@ -27,6 +27,7 @@ export const EXIT_CODE_HELP = [
   `  ${EXIT.usage}  usage: bad flags or bad input (files, suites, names); the message names what to fix`,
   `  ${EXIT.regression}  regression: compare or the gate found a significant slowdown`,
   `  ${EXIT.diverged}  diverged: search or eval stopped on a non-finite loss`,
+  '  128+n  interrupted by signal n (run: 130 ^C, 129 SIGHUP, 143 SIGTERM); rerun with --resume',
 ].join('\n');
 
 /** Bad input (not a bug): reported as one line naming the problem, with exit code EXIT.usage. */

@@ -1,8 +1,9 @@
 // CLI: the regression gate.
 //   entrannas-bench compare --base <commit|file> [--head <commit|file>] [--factor 1.1] [--alpha 0.05]
 //                           [--untested-factor F] [--history DIR] [--machine-class C] [--backend B] [--json]
-// Exit codes (commands/common.ts EXIT): ok; regression when a measure slowed down significantly; usage for bad
-// flags and bad input (unknown commit, machine-class mismatch, empty history).
+// Exit codes (commands/common.ts EXIT): ok; regression when a measure slowed down significantly; failed when a
+// measure of the base is missing from the head (a benchmark that stopped running must not pass the gate; allow it
+// with --allow-missing); usage for bad flags and bad input (unknown commit, machine-class mismatch, empty history).
 // A commit resolves in <history>/<machine class>/; the machine class is --machine-class, else the class of a
 // file given as --base/--head, else this machine's (os.cpus()[0].model and the backend `--backend` picks).
 import type { Command } from 'commander';
@@ -37,6 +38,8 @@ export interface CompareCommandOptions {
   machineClass?: string;
   backend?: BackendChoice;
   json?: boolean;
+  /** Do not fail when measures of the base are missing from the head. */
+  allowMissing?: boolean;
 }
 
 /** What `compare` does; returns the exit code (EXIT.regression on a regression) and the report. Throws InputError on bad input. */
@@ -79,15 +82,24 @@ export async function runCompare(
   } catch (err) {
     throw new InputError(err instanceof Error ? err.message : String(err));
   }
-  io.out(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatComparison(report));
-  return { exitCode: report.regressed ? EXIT.regression : EXIT.ok, report };
+  const missing = report.results.filter((r) => r.verdict === 'only in base').map((r) => r.name);
+  const failsOnMissing = missing.length > 0 && !opts.allowMissing;
+  const exitCode = report.regressed ? EXIT.regression : failsOnMissing ? EXIT.failed : EXIT.ok;
+  const missingLine = missing.length === 0 ? '' :
+    `${failsOnMissing ? 'FAILED' : 'warning'}: ${missing.length} measure(s) of the base are missing from the head ` +
+    `(${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})${failsOnMissing ? '; pass --allow-missing if they were removed on purpose' : ''}`;
+  if (opts.json) io.out(JSON.stringify({ ...report, missingFromHead: missing, exitCode, passed: exitCode === EXIT.ok }, null, 2) + '\n');
+  else io.out(formatComparison(report) + (missingLine ? `${missingLine}\n` : ''));
+  if (opts.json && missingLine) io.err(`${missingLine}\n`);
+  return { exitCode, report };
 }
 
 export function register(program: Command, io: CompareIO = processIO): void {
   subcommand(program, 'compare')
     .description(
       'Compare two history entries (same machine class). A measure regresses when its median ratio passes --factor ' +
-        `AND the Mann–Whitney U test gives p ≤ --alpha. Exit code ${EXIT.regression} on a regression, ${EXIT.usage} on bad input.`,
+        `AND the Mann–Whitney U test gives p ≤ --alpha. Exit code ${EXIT.regression} on a regression, ${EXIT.failed} when ` +
+        `a measure of the base is missing from the head (unless --allow-missing), ${EXIT.usage} on bad input.`,
     )
     .requiredOption('--base <commit|file>', 'base: a commit in the history (unique prefix ok) or a history JSON file')
     .option('--head <commit|file>', 'head: a commit or file (default: the newest entry of the machine class)')
@@ -97,7 +109,8 @@ export function register(program: Command, io: CompareIO = processIO): void {
     .option('--history <dir>', 'history directory', DEFAULT_HISTORY_DIR)
     .option('--machine-class <class>', "machine class (default: this machine's)")
     .addOption(backendOption("backend that decides this machine's class"))
-    .option('--json', 'print the report as JSON')
+    .option('--json', 'print the report as JSON (with missingFromHead, exitCode, passed)')
+    .option('--allow-missing', 'do not fail when measures of the base are missing from the head')
     .action(async function (this: Command, opts: CompareCommandOptions) {
       await act(this, io, () => runCompare(opts, io));
     });

@@ -3,9 +3,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { initBackend, describeBackend } from '../../nas/backend.js';
 import { defaultEvalConfig, merge, type EvalConfig } from '../../nas/config.js';
+import { evalConfigProblems } from '../suites/suite.js';
 import { runEvalPhase } from '../run/eval-phase.js';
 import { consoleContext } from '../run/progress.js';
-import { EXIT, act, processIO, subcommand, type CommandIO, type ExitCode } from './common.js';
+import { EXIT, InputError, act, processIO, subcommand, type CommandIO, type ExitCode } from './common.js';
 import { addSizeFlags, floatOption, inputFrom, intOption, type SizeFlags } from './flags.js';
 
 /** The `eval` command's own flags (beyond the size flags it shares with `search`). */
@@ -42,6 +43,8 @@ export function evalConfigFromFlags(f: SizeFlags & EvalFlags): EvalConfig {
 /** What `eval` does: EXIT.ok with a JSON summary on stdout, EXIT.diverged on a non-finite loss. */
 export async function evalCommand(o: EvalCommandOptions, io: CommandIO = processIO): Promise<{ exitCode: ExitCode }> {
   const cfg = evalConfigFromFlags(o);
+  const problems = evalConfigProblems(cfg);
+  if (problems.length > 0) throw new InputError(`eval config: ${problems.join('; ')}`);
   const info = await initBackend(o.backend, { threads: o.threads });
   io.err(`${describeBackend(info)}\n`);
   const outDir = path.resolve(o.out);

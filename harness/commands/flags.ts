@@ -8,8 +8,9 @@ import { InputError } from './common.js';
 
 export function intOption(flag: string, min = 0) {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer ≥ ${min}, got "${v}"`);
+    // Decimal digits only: Number() would also take "0x2", "1e3" and " 2 ".
+    const n = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer ≥ ${min}, got "${v}"`);
     return n;
   };
 }
@@ -29,6 +30,7 @@ export function parseSeeds(value: string): number[] {
     throw new InvalidArgumentError('--seeds takes comma-separated non-negative integers, e.g. 0,1,2');
   }
   const seeds = parts.map(Number);
+  if (seeds.some((s) => s > 2 ** 32 - 1)) throw new InvalidArgumentError(`--seeds takes seeds in 0…${2 ** 32 - 1} (they drive a 32-bit generator)`);
   if (new Set(seeds).size !== seeds.length) throw new InvalidArgumentError('--seeds lists a seed twice');
   return seeds;
 }

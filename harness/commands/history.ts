@@ -76,6 +76,8 @@ export interface RecordCommandOptions {
   commitTime?: string;
   machineClass?: string;
   history?: string;
+  /** Print {file, commit, machineClass, benchmarks, figures} as JSON instead of the sentence. */
+  json?: boolean;
 }
 
 async function readStep(file: string): Promise<StepJson> {
@@ -122,7 +124,10 @@ export async function runRecord(opts: RecordCommandOptions, io: CommandIO = proc
     throw new InputError(err instanceof Error ? err.message : String(err));
   }
   const file = await writeHistoryEntry(opts.history ?? DEFAULT_HISTORY_DIR, entry);
-  io.out(`wrote ${file} (${Object.keys(entry.benchmarks).length} benchmarks, ${Object.keys(entry.efficiency).length} suite/method figures)\n`);
+  const benchmarks = Object.keys(entry.benchmarks).length;
+  const figures = Object.keys(entry.efficiency).length;
+  if (opts.json) io.out(JSON.stringify({ file, commit: entry.commit, machineClass: entry.machineClass, benchmarks, figures }) + '\n');
+  else io.out(`wrote ${file} (${benchmarks} benchmarks, ${figures} suite/method figures)\n`);
   return { exitCode: EXIT.ok, file, entry };
 }
 
@@ -150,6 +155,7 @@ export function register(program: Command, io: CommandIO & { probe?: MachineProb
     .option('--commit-time <iso>', 'committer date, orders the series (default: now)')
     .option('--machine-class <class>', 'override the machine class computed from the records')
     .option('--history <dir>', 'history directory', DEFAULT_HISTORY_DIR)
+    .option('--json', 'print {file, commit, machineClass, benchmarks, figures} as JSON (for scripts)')
     .action(async function (this: Command, opts: RecordCommandOptions) {
       await act(this, io, () => runRecord(opts, io));
     });

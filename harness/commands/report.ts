@@ -1,11 +1,17 @@
 // `report`: tables from the run records (harness/results), printed in one format and written in all three.
+// It warns (stderr) when it sees no evidence: a results directory that does not exist (then nothing is written,
+// so a typo does not create a directory of `not run` tables), no records, or unreadable records.
+import fs from 'node:fs';
 import path from 'node:path';
+import { runsDir } from '../results/layout.js';
+import { collectReport } from '../results/tables.js';
 import { Option, type Command } from 'commander';
 import { render, type TableFormat } from '../results/render.js';
 import type { Report } from '../results/tables.js';
 import { writeOutputs } from '../views/outputs.js';
 import { writeHtmlReport } from '../views/html.js';
 import { EXIT, act, processIO, subcommand, type CommandIO } from './common.js';
+import { evidence } from './check.js';
 
 export interface ReportOptions {
   /** Results directory (default ./results in the working directory). */
@@ -21,17 +27,27 @@ export interface ReportOutcome {
   report: Report;
   /** The table in the requested format (what the CLI prints). */
   output: string;
-  /** The three files written under <results>/tables/. */
-  written: Record<TableFormat, string>;
+  /** The three files written under <results>/tables/ (absent when the results directory does not exist). */
+  written?: Record<TableFormat, string>;
   /** The tidy data (one row per run) written next to them: <base>.runs.csv and <base>.runs.jsonl. */
-  tidy: { csv: string; jsonl: string; rows: number };
+  tidy?: { csv: string; jsonl: string; rows: number };
+  /** What the tables cannot show, one line each (printed on stderr as `warning: …`). */
+  warnings: string[];
 }
 
 /** Build the tables, write md/csv/json under <results>/tables/ (all.* or <suite>.*), return the chosen format. */
 export async function reportCommand(opts: ReportOptions = {}): Promise<ReportOutcome> {
   const dir = path.resolve(opts.results ?? 'results');
+  if (!fs.existsSync(dir)) {
+    const report = collectReport(dir, opts.suite, opts.generatedAt);
+    const warning = `results directory ${dir} does not exist: every row is \`not run\`; no tables written (pass --results DIR)`;
+    return { report, output: render(report, opts.format ?? 'md'), warnings: [warning] };
+  }
   const { report, written, tidy } = await writeOutputs(dir, opts.suite, opts.generatedAt);
-  return { report, output: render(report, opts.format ?? 'md'), written, tidy };
+  const warnings: string[] = [];
+  if (evidence(report) === 0) warnings.push(`no run records under ${runsDir(dir)}: every row is \`not run\``);
+  for (const p of report.problems) warnings.push(`unreadable record, left out of the tables: ${p}`);
+  return { report, output: render(report, opts.format ?? 'md'), written, tidy, warnings };
 }
 
 export function register(program: Command, io: CommandIO = processIO): void {
@@ -47,7 +63,8 @@ export function register(program: Command, io: CommandIO = processIO): void {
       await act(this, io, async () => {
         const out = await reportCommand(opts);
         if (!opts.html) io.out(out.output.endsWith('\n') ? out.output : `${out.output}\n`);
-        io.err(`wrote ${out.written.md}, ${out.written.csv}, ${out.written.json}, ${out.tidy.csv}, ${out.tidy.jsonl}\n`);
+        for (const w of out.warnings) io.err(`warning: ${w}\n`);
+        if (out.written && out.tidy) io.err(`wrote ${out.written.md}, ${out.written.csv}, ${out.written.json}, ${out.tidy.csv}, ${out.tidy.jsonl}\n`);
         if (opts.html) {
           const h = await writeHtmlReport({ results: opts.results, suite: opts.suite, out: opts.out, history: opts.history });
           io.out(`${h.file}\n`);

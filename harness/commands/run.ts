@@ -9,6 +9,7 @@ import { loadSuiteForRun, planRuns, type LoadedForRun } from '../run/plan.js';
 import { prepareResultsDir } from '../run/prepare.js';
 import { createReporter } from '../run/progress.js';
 import { runPlan, type RunSummary } from '../run/runner.js';
+import { RunnerFault } from '../run/faults.js';
 import { runLabel, suiteRunsDir } from '../results/layout.js';
 import { renderConsole } from '../results/render.js';
 import { writeHtmlReport } from '../views/html.js';
@@ -18,8 +19,10 @@ import { intOption, parseMethods, parseSeeds, parseTimeout, threadsOption } from
 import { bookPerGpu, formatBooking } from '../run/executors/gpus.js';
 import { addExecutorOptions, isSubmission, localConcurrency, submitCommand, type ExecutorOptions } from './run-executors.js';
 
-/** 128 + SIGINT, the shell's code for a run stopped by ^C (rerun with --resume). */
-const INTERRUPTED = 130;
+/** 128 + the signal's number, the shell's code for a process stopped by a signal (130 for ^C; rerun with --resume). */
+export function interruptedExitCode(signal: NodeJS.Signals | undefined): number {
+  return 128 + (os.constants.signals[signal ?? 'SIGINT'] ?? 2);
+}
 
 export interface RunCommandOptions extends ExecutorOptions {
   seeds?: number[];
@@ -34,11 +37,17 @@ export interface RunCommandOptions extends ExecutorOptions {
   microBatch?: number;
   /** --concurrency was given on the command line (with --gpus the default is one child per GPU). */
   concurrencyGiven?: boolean;
+  /** Print one JSON summary on stdout (progress goes to stderr). */
+  json?: boolean;
+  /** Runs (suite/row/seed-N/phase) to redo from scratch; implies --resume for the others. */
+  restart?: string[];
 }
 
 export interface RunCommandDeps {
   loadSuite(nameOrPath: string): Promise<LoadedForRun>;
   stdout: NodeJS.WriteStream;
+  /** Where progress goes with --json (default process.stderr). */
+  stderr?: NodeJS.WriteStream;
   handleSignals: boolean;
 }
 
@@ -71,10 +80,10 @@ export function formatSummary(suite: string, resultsDir: string, s: RunSummary):
       `${s.counts.diverged} diverged${kept ? ` (${kept} kept from before)` : ''}${s.interrupted ? ' — INTERRUPTED' : ''}`,
   );
   for (const r of s.results) {
-    const status = r.record?.status ?? 'not run';
+    const status = r.action === 'busy' ? 'busy' : (r.record?.status ?? 'not run');
     const m = r.record?.measures;
     const cost = m ? `${m.wallSeconds.toFixed(1)} s, ${fmtNum(m.gpuDays, 3)} device-days on ${m.deviceClass}` : '';
-    const err = r.record?.error ? `  ${r.record.error}` : '';
+    const err = r.record?.error ? `  ${r.record.error}` : r.note ? `  ${r.note}` : '';
     lines.push(`  ${status.padEnd(8)} ${runLabel(r.spec).padEnd(40)} ${cost}${err}`);
   }
   for (const b of formatBooking(bookPerGpu(s.results.filter((r) => r.action === 'ran').flatMap((r) => (r.record ? [r.record] : []))))) {
@@ -90,7 +99,39 @@ export function defaultRunThreads(concurrency: number): number {
   return Math.max(1, Math.min(8, Math.floor(os.cpus().length / Math.max(1, concurrency))));
 }
 
-/** The `run` command's body; resolves to the exit code (0 all ok/diverged, 1 some failed/timeout, 130 interrupted). */
+/** A run that did not end ok: failed, timed out, diverged, not run, busy. */
+function notOk(r: RunSummary['results'][number]): boolean {
+  return r.record?.status !== 'ok';
+}
+
+/** What `run --json` prints: every run's status, error and files, and the exit code. */
+export function summaryJson(suite: string, resultsDir: string, s: RunSummary, exitCode: number, tables: string[]): object {
+  return {
+    suite,
+    resultsDir,
+    exitCode,
+    passed: exitCode === EXIT.ok,
+    interrupted: s.interrupted ? (s.signal ?? true) : false,
+    counts: { ...s.counts, notOk: s.results.filter(notOk).length, runs: s.results.length },
+    runs: s.results.map((r) => ({
+      label: runLabel(r.spec),
+      row: r.spec.row,
+      seed: r.spec.seed,
+      phase: r.spec.phase,
+      action: r.action,
+      status: r.action === 'busy' ? 'busy' : (r.record?.status ?? 'not run'),
+      error: r.record?.error ?? r.note,
+      record: r.recordPath,
+    })),
+    warnings: s.warnings,
+    tables,
+  };
+}
+
+/**
+ * The `run` command's body; resolves to the exit code: EXIT.ok when every run ended ok, EXIT.failed when any did
+ * not (failed, timeout, diverged, busy), 128 + signal when interrupted.
+ */
 export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: RunCommandDeps): Promise<number> {
   const loaded = await deps.loadSuite(suiteArg);
   if (isSubmission(o)) return submitCommand(suiteArg, loaded, o, deps);
@@ -98,17 +139,25 @@ export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: R
   const suite = loaded.runnable;
   const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, threads: o.threads ?? defaultRunThreads(o.concurrency), timeoutSeconds: o.timeout, microBatch: o.microBatch });
   const resultsDir = path.resolve(o.out);
-  const prepared = prepareResultsDir(resultsDir, suite.name, { resume: o.resume, fresh: o.fresh });
-  const say = (line: string): void => void deps.stdout.write(line + '\n');
+  const labels = specs.map(runLabel);
+  const unknownRestart = (o.restart ?? []).filter((r) => !labels.includes(r));
+  if (unknownRestart.length) {
+    throw new Error(`--restart: ${unknownRestart.join(', ')} ${unknownRestart.length === 1 ? 'is not a run' : 'are not runs'} of this plan (runs: ${labels.join(', ')})`);
+  }
+  const resume = o.resume || (o.restart?.length ?? 0) > 0;
+  const prepared = prepareResultsDir(resultsDir, suite.name, { resume, fresh: o.fresh });
+  const human = o.json ? (deps.stderr ?? process.stderr) : deps.stdout;
+  const say = (line: string): void => void human.write(line + '\n');
   try {
     if (prepared.archivedTo) say(`--fresh: moved the earlier runs of ${suite.name} to ${prepared.archivedTo}`);
     else if (prepared.existingRecords > 0) say(`--resume: ${prepared.existingRecords} record(s) of ${suite.name} found; finished runs are kept`);
-    const reporter = createReporter(deps.stdout);
+    const reporter = createReporter(human);
     let summary: RunSummary;
     try {
       summary = await runPlan(specs, {
         resultsDir,
-        resume: o.resume,
+        resume,
+        restart: o.restart,
         concurrency,
         gpus: o.gpus,
         reporter,
@@ -118,15 +167,22 @@ export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: R
       reporter.close();
     }
     say(formatSummary(suite.name, resultsDir, summary));
-    if (summary.interrupted) return INTERRUPTED;
-    try {
-      const tables = await writeTablesAfterRun(resultsDir, loaded, suiteArg);
-      if (tables.text) say(`\n${tables.text}\n`);
-      for (const f of tables.files) say(`table: ${f}`);
-    } catch (err) {
-      say(`tables: not written: ${err instanceof Error ? err.message : String(err)} (the records are complete; run \`report\`)`);
+    let code: number = summary.results.some(notOk) ? EXIT.failed : EXIT.ok;
+    let files: string[] = [];
+    if (summary.interrupted) code = interruptedExitCode(summary.signal);
+    else {
+      try {
+        const tables = await writeTablesAfterRun(resultsDir, loaded, suiteArg);
+        if (tables.text) say(`\n${tables.text}\n`);
+        for (const f of tables.files) say(`table: ${f}`);
+        files = tables.files;
+      } catch (err) {
+        say(`tables: not written: ${err instanceof Error ? err.message : String(err)} (the records are complete; run \`report\`)`);
+      }
     }
-    return summary.counts.failed + summary.counts.timeout > 0 ? EXIT.failed : EXIT.ok;
+    if (code === EXIT.failed) say(`run ${suite.name}: FAILED: ${summary.results.filter(notOk).length} of ${summary.results.length} run(s) did not end ok (exit ${EXIT.failed})`);
+    if (o.json) deps.stdout.write(JSON.stringify(summaryJson(suite.name, resultsDir, summary, code, files), null, 2) + '\n');
+    return code;
   } finally {
     prepared.release();
   }
@@ -151,8 +207,11 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
     .option('--out <dir>', 'results directory', 'results')
     .option('--resume', 'keep finished runs; rerun missing, failed and timed-out runs, continuing from checkpoints')
     .option('--fresh', 'move existing runs of this suite to <out>/archive/ and start over')
+    .option('--restart <runs>', 'comma-separated runs (suite/row/seed-N/phase, as the summary names them) to redo from ' +
+      'scratch, their earlier attempt moved aside; the other runs resume', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
     .option('--concurrency <n>', 'child processes at once (one phase per device)', intOption('--concurrency', 1), 1)
     .option('--timeout <seconds>', 'timeout per phase, overriding the suite (0 = none)', parseTimeout)
+    .option('--json', 'print one JSON summary on stdout (runs, statuses, errors, exit code); progress goes to stderr')
     .option('--micro-batch <n>', 'search in micro-batches of n with gradient accumulation when a batch does not fit ' +
       '(the wasm heap is 4 GiB); recorded as a deviation, so rows become proxy', intOption('--micro-batch', 1));
   addExecutorOptions(run)
@@ -162,14 +221,18 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
       // Errors go where commander writes its own (tests capture them there), without the usage text.
       const writeErr = this.configureOutput().writeErr ?? ((s: string) => process.stderr.write(s));
       const io: CommandIO = { out: (t) => void deps.stdout.write(t), err: (t) => writeErr(t) };
+      // A closed terminal (SIGHUP) must not turn the runner's last lines into a crash: they are lost, the records are not.
+      for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
       await act(this, io, async () => {
         try {
           return { exitCode: await runCommand(suiteArg, opts, deps) };
         } catch (err) {
           if (err instanceof InputError) throw err;
-          // Anything the run throws (a suite that does not load, a busy or non-empty results directory) exits 1.
+          // A suite that does not load, a busy or non-empty results directory: bad input (EXIT.usage), nothing ran.
+          // The runner's own failure (disk full) after runs started: EXIT.failed.
           io.err(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-          return { exitCode: EXIT.failed };
+          if (opts.json) deps.stdout.write(JSON.stringify({ suite: suiteArg, exitCode: err instanceof RunnerFault ? EXIT.failed : EXIT.usage, passed: false, error: err instanceof Error ? err.message : String(err) }) + '\n');
+          return { exitCode: err instanceof RunnerFault ? EXIT.failed : EXIT.usage };
         }
       });
     });

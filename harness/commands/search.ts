@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { initBackend, describeBackend } from '../../nas/backend.js';
 import { merge, type SearchConfig, type SearchOverrides } from '../../nas/config.js';
-import { METHOD_NAMES, defaultSearchConfig, listMethods, methodProblems, type MethodName } from '../../methods/registry.js';
+import { METHOD_NAMES, defaultSearchConfig, listMethods, type MethodName } from '../../methods/registry.js';
+import { searchConfigProblems } from '../suites/suite.js';
 import { runSearchPhase } from '../run/search-phase.js';
 import { consoleContext } from '../run/progress.js';
 import { EXIT, InputError, act, processIO, subcommand, type CommandIO, type ExitCode } from './common.js';
@@ -37,8 +38,12 @@ export function searchConfigFromFlags(method: MethodName, f: SizeFlags & SearchF
 /** What `search` does: EXIT.ok with a JSON summary on stdout, EXIT.diverged on a non-finite loss. */
 export async function searchCommand(o: SearchCommandOptions, io: CommandIO = processIO): Promise<{ exitCode: ExitCode }> {
   const cfg = searchConfigFromFlags(o.method, o);
-  const problems = methodProblems(cfg);
-  if (problems.length > 0) throw new InputError(`--method ${o.method}: ${problems.join('; ')}`);
+  // The suites' checks, with the suites' messages: the flags build a config, the config is what is validated.
+  const problems = searchConfigProblems(cfg, { warmupGiven: o.warmup !== undefined });
+  if (problems.length > 0) {
+    throw new InputError(`search config (--method ${o.method}): ${problems.join('; ')}` +
+      (problems.some((p) => p.startsWith('archWarmupEpochs')) ? ' (pass --warmup N below --epochs, or --warmup explicitly to keep α frozen)' : ''));
+  }
   const info = await initBackend(o.backend, { threads: o.threads });
   io.err(`${describeBackend(info)}\n`);
   const outDir = path.resolve(o.out);

@@ -4,7 +4,8 @@
 //   <results>/runs/<suite>/<row>/seed-<seed>/<phase>/       artifacts: genotype.json, checkpoints, spec.json,
 //                                                           child.log, attempts/ (cost of each attempt),
 //                                                           previous-records/ (failed records replaced by a rerun)
-//   <results>/runs/<suite>/.lock                            pid of the runner that holds the suite
+//   <results>/runs/<suite>/.lock                            the runner that holds the suite (host, pid, heartbeat)
+//   <results>/runs/<suite>/<row>/seed-<seed>/<phase>/.lock  the child process running that phase
 //   <results>/archive/<suite>-<time>/                       what `run --fresh` moved aside (nothing is deleted)
 //   <results>/tables/<all|suite>.{md,csv,json}              the tables
 //   <results>/plan.json                                     the frozen plan (`run --plan-only`, cluster executors)
@@ -74,6 +75,8 @@ export function artifactPaths(outDir: string) {
     attempts: path.join(outDir, 'attempts'),
     previousRecords: path.join(outDir, 'previous-records'),
     genotype: path.join(outDir, GENOTYPE_FILE),
+    /** The run lock its child holds while it runs (harness/run/lock.ts: host, pid, heartbeat). */
+    lock: path.join(outDir, '.lock'),
   };
 }
 

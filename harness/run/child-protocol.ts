@@ -9,6 +9,12 @@ import { makeRecord, type EnvProvenance, type RunRecord, type RunStatus } from '
 import type { RunPaths } from '../results/layout.js';
 import type { PhaseSpec, Progress } from './phase-types.js';
 
+/** Set in a child's environment when the runner holds its stdin open: the pipe closing means the runner died. */
+export const RUNNER_PIPE_ENV = 'ENTRANNAS_RUNNER_PIPE';
+
+/** Exit code of a child that found its run held by another live process (it wrote nothing). */
+export const RUN_BUSY_EXIT = 75;
+
 /** Stdout lines that start with this carry a JSON ChildMessage; every other line is log. */
 export const PROGRESS_MARKER = '@@entrannas-bench@@ ';
 

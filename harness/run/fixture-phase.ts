@@ -73,6 +73,7 @@ export async function runFixturePhase(work: FixturePhaseSpec, ctx: PhaseContext)
   const stepMs: number[] = [];
   for (let i = start; i < steps; i++) {
     const t0 = performance.now();
+    ctx.signal?.throwIfAborted();
     if (failAtStep === i) throw new Error(`fixture: planted failure at step ${i}`);
     const held = tf.zeros([FIXTURE_TENSOR_ELEMENTS]);
     ctx.sampleMemory();

@@ -15,8 +15,10 @@ export interface PhaseContext {
   outDir: string;
   /** Resume from the latest checkpoint in outDir when one exists. */
   resume: boolean;
-  /** Called by the phase so the current tensor bytes enter the high-water mark. */
+  /** Called by the phase at every step boundary (memory high-water mark, runner and lock checks). */
   sampleMemory(): void;
+  /** Aborted when the phase must stop (the runner went away, a signal): phases check it at every step. */
+  signal?: AbortSignal;
   /** A peak measured inside a step (nas/tensor-peak.ts), higher than any between-step sample. */
   notePeakTensorBytes?(bytes: number): void;
 }

@@ -3,7 +3,9 @@
 // runnable-suite JSON file (fixture suites for the tests).
 import fs from 'node:fs';
 import type { BackendChoice } from '../../nas/backend.js';
-import { deviationsFor, loadSuite, resolveConfigs, type Suite } from '../suites/suite.js';
+import { SuiteError, deviationsFor, loadSuite, resolveConfigs, type Suite } from '../suites/suite.js';
+import { compileSchema, formatAjvErrors, parseJsonFile } from '../suites/json-schema.js';
+import { ID_PATTERN, MAX_SEED, runnableSuiteSchema } from './runnable-schema.js';
 import type { Phase } from '../results/record.js';
 import { PHASES } from '../results/layout.js';
 import { configHash } from '../results/provenance.js';
@@ -72,6 +74,8 @@ function withMicroBatch(work: PhaseWork, n: number | undefined): { work: PhaseWo
   };
 }
 
+const validateRunnable = compileSchema(runnableSuiteSchema);
+
 export function isRunnableSuite(x: unknown): x is RunnableSuite {
   return typeof x === 'object' && x !== null && (x as { format?: unknown }).format === RUNNABLE_SUITE_FORMAT;
 }
@@ -82,19 +86,32 @@ function withSeed<W extends { config: object }>(work: W, seed: number): W {
   return { ...structuredClone(work), config } as W;
 }
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const NAME_RE = new RegExp(ID_PATTERN);
 
-/** One PhaseSpec per (row, seed, phase), search before eval. Throws on unknown rows or bad names. */
+/** Seeds are integers in [0, 2³²) without repeats; the message names where they came from. */
+export function checkSeeds(seeds: readonly unknown[], where: string): number[] {
+  for (const s of seeds) {
+    if (typeof s !== 'number' || !Number.isInteger(s) || s < 0 || s > MAX_SEED) {
+      throw new Error(`${where}: seed ${JSON.stringify(s)} is not an integer in 0…${MAX_SEED} (seeds drive a 32-bit generator)`);
+    }
+  }
+  const dup = seeds.find((s, i) => seeds.indexOf(s) !== i);
+  if (dup !== undefined) throw new Error(`${where}: seed ${String(dup)} is listed twice (it would count one run as two)`);
+  return seeds as number[];
+}
+
+/** One PhaseSpec per (row, seed, phase), search before eval. Throws on unknown rows, bad names or bad seeds. */
 export function planRuns(suite: RunnableSuite, opts: PlanOptions): PhaseSpec[] {
-  if (!NAME_RE.test(suite.name)) throw new Error(`suite name "${suite.name}" is not usable as a directory name`);
+  const idRule = 'lowercase letters, digits and "-", starting with a letter or digit';
+  if (typeof suite.name !== 'string' || !NAME_RE.test(suite.name)) throw new Error(`suite name ${JSON.stringify(suite.name)} is not an id (${idRule})`);
   const known = suite.methods.map((m) => m.id);
-  for (const id of known) if (!NAME_RE.test(id)) throw new Error(`method id "${id}" is not usable as a directory name`);
+  for (const id of known) if (typeof id !== 'string' || !NAME_RE.test(id)) throw new Error(`suite ${suite.name}: method id ${JSON.stringify(id)} is not an id (${idRule})`);
   const wanted = opts.methods ?? known;
   const unknown = wanted.filter((m) => !known.includes(m));
   if (unknown.length) {
     throw new Error(`--methods: unknown method ${unknown.map((m) => `"${m}"`).join(', ')} in suite ${suite.name} (it has: ${known.join(', ')})`);
   }
-  const seeds = opts.seeds ?? suite.seeds;
+  const seeds = checkSeeds(opts.seeds ?? suite.seeds, opts.seeds ? '--seeds' : `suite ${suite.name}`);
   const specs: PhaseSpec[] = [];
   for (const row of suite.methods.filter((m) => wanted.includes(m.id))) {
     for (const seed of seeds) {
@@ -150,8 +167,11 @@ export interface LoadedForRun {
 /** Resolve `run <suite>`: a runnable-suite JSON file (fixtures, tests) or a suite by name/path via harness/suites/suite.ts. */
 export async function loadSuiteForRun(nameOrPath: string): Promise<LoadedForRun> {
   if (nameOrPath.endsWith('.json') && fs.existsSync(nameOrPath)) {
-    const data = JSON.parse(fs.readFileSync(nameOrPath, 'utf8')) as unknown;
-    if (isRunnableSuite(data)) return { runnable: data };
+    const data = parseJsonFile(fs.readFileSync(nameOrPath, 'utf8'), nameOrPath);
+    if (isRunnableSuite(data)) {
+      if (!validateRunnable(data)) throw new SuiteError(nameOrPath, formatAjvErrors(validateRunnable.errors));
+      return { runnable: data };
+    }
   }
   const suite = loadSuite(nameOrPath);
   return { runnable: toRunnableSuite(suite), suite };

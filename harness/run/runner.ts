@@ -8,21 +8,32 @@
 //  - Search runs before eval for each (row, seed); eval reads <search outDir>/genotype.json. If the search did
 //    not succeed, the eval gets a `failed` record ("search failed: …") without running.
 //  - With `resume`, unfinished runs rerun with resume=true so phases continue from their checkpoints.
+//  - A run whose lock (harness/run/lock.ts) a live process holds (an orphan of a killed runner that is still
+//    stopping, a runner on another host) is waited for briefly, then left alone: never two writers of one run.
+//  - SIGINT, SIGTERM and SIGHUP are forwarded to every child's process group and recorded in its record; the child
+//    stops at its next step boundary (harness/run/child.ts), so its last checkpoint stays resumable. The child also
+//    watches a pipe the runner holds, so it stops when the runner dies by any signal (kill -9 too).
+//  - A failure of the runner itself (disk full, an unwritable file) stops the plan: queued runs do not start,
+//    running children are stopped, temp files are removed, and one error names the file and what was written.
+//  - Every file written lies inside the results directory (checked, whatever the plan says).
 //  - The child writes its own record when the phase completes (ok, diverged, or failed with the thrown error);
 //    the runner writes one only when the child could not (timeout, killed, crashed before writing).
 // Where files go is harness/results/layout.ts; the results-directory rules and the lock are prepare.ts.
 import fs from 'node:fs';
-import path from 'node:path';
+import os from 'node:os';
 import readline from 'node:readline';
 import { execa } from 'execa';
 import pLimit from 'p-limit';
 import { writeJsonAtomic } from '../../nas/util/fs.js';
+import { inside, isDiskFull, removeTempFiles, RunnerFault, writeStep } from './faults.js';
+import { canonicalJson } from './resume-guard.js';
+import { moveAside, moveUnreadable, restartRun, waitForRunLock } from './run-state.js';
+import { setLongTimeout } from './timers.js';
 import type { MeasureSnapshot } from '../measure/meter.js';
 import type { Phase, RunRecord, RunStatus } from '../results/record.js';
 import { runLabel, runPaths, type RunPaths } from '../results/layout.js';
 import { readRecord } from '../results/store.js';
-import { canonicalJson } from '../results/provenance.js';
-import { childArgs, decodeChildMessage, runnerRecord, type ChildMessage } from './child-protocol.js';
+import { RUNNER_PIPE_ENV, RUN_BUSY_EXIT, childArgs, decodeChildMessage, runnerRecord, type ChildMessage } from './child-protocol.js';
 import type { PhaseSpec, Progress } from './phase-types.js';
 import { silentReporter, type ProgressReporter } from './progress.js';
 
@@ -31,7 +42,6 @@ export const FINISHED: readonly RunStatus[] = ['ok', 'diverged'];
 export function isFinished(r: RunRecord | undefined): boolean {
   return r !== undefined && FINISHED.includes(r.status);
 }
-
 
 export interface RunnerOptions {
   resultsDir: string;
@@ -42,7 +52,7 @@ export interface RunnerOptions {
   reporter?: ProgressReporter;
   /** Between SIGTERM and SIGKILL of a timed-out process group (default 5000 ms). */
   killGraceMs?: number;
-  /** Install SIGINT/SIGTERM handlers that stop the children (the CLI does; tests do not). */
+  /** Install SIGINT/SIGTERM/SIGHUP handlers that stop the children (the CLI does; tests do not). */
   handleSignals?: boolean;
   /**
    * Run only these runs (runLabel); the other specs are dependencies, read as their records stand and never run
@@ -54,25 +64,36 @@ export interface RunnerOptions {
    * so at most gpus.length run at once.
    */
   gpus?: readonly string[];
+  /** Run labels (harness/results/layout.ts runLabel) to redo from scratch: their earlier attempt is moved aside. */
+  restart?: string[];
+  /** How long to wait for a live process holding a run's lock to let go before leaving the run alone (default 30 s). */
+  busyWaitMs?: number;
   onChildStart?(spec: PhaseSpec, pid: number): void;
   onProgress?(spec: PhaseSpec, p: Progress, pid: number): void;
 }
 
-export type RunAction = 'kept' | 'ran' | 'not-run' | 'interrupted';
+export type RunAction = 'kept' | 'ran' | 'not-run' | 'interrupted' | 'busy';
 
 export interface RunResult {
   spec: PhaseSpec;
   recordPath: string;
   /** Absent only when the runner was interrupted before the run started. */
   record?: RunRecord;
-  /** kept: finished earlier; ran: a child ran; not-run: failed without running (its search failed). */
+  /**
+   * kept: finished earlier; ran: a child ran; not-run: failed without running (its search failed); interrupted: not
+   * started (the runner was stopped); busy: another live process holds the run (nothing written).
+   */
   action: RunAction;
+  /** Why, for busy runs. */
+  note?: string;
 }
 
 export interface RunSummary {
   results: RunResult[];
   counts: Record<RunStatus, number>;
   interrupted: boolean;
+  /** The signal that interrupted the runner. */
+  signal?: NodeJS.Signals;
   /** Finished records whose config differs from the plan's (kept anyway; --fresh to redo). */
   warnings: string[];
 }
@@ -88,6 +109,8 @@ function devicePool(ids: readonly string[] | undefined): { size: number; take():
   };
 }
 
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     // detached children lead their own process group: -pid signals the child and all its descendants
@@ -101,12 +124,6 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function moveAside(recordPath: string, existing: RunRecord, previousDir: string): Promise<void> {
-  await fs.promises.mkdir(previousDir, { recursive: true });
-  const stamp = (existing.startedAt ?? new Date().toISOString()).replace(/[:.]/g, '-');
-  await fs.promises.rename(recordPath, path.join(previousDir, `${stamp}.${existing.status}.json`));
-}
-
 /** Run the plan; resolves when every run has a record (or the runner was interrupted). */
 export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<RunSummary> {
   const reporter = opts.reporter ?? silentReporter();
@@ -116,24 +133,30 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
   const active = new Map<number, { interrupt(reason: string): void }>();
   const results: RunResult[] = [];
   const warnings: string[] = [];
-  let interruptedBy: string | undefined;
+  let interruptedBy: NodeJS.Signals | undefined;
+  let fault: RunnerFault | undefined;
 
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (interruptedBy !== undefined) process.exit(130); // second ^C: leave now
+    if (interruptedBy !== undefined) process.exit(128 + (os.constants.signals[signal] ?? 2)); // a second one: leave now
     interruptedBy = signal; // queued runs see this and do not start
     reporter.log(`runner: ${signal}: stopping ${active.size} running phase(s); rerun with --resume to continue`);
-    for (const a of active.values()) a.interrupt(`interrupted: the runner received ${signal}`);
+    for (const a of active.values()) a.interrupt(`interrupted: the runner received ${signal}; rerun with --resume to continue from the last checkpoint`);
   };
-  if (opts.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  if (opts.handleSignals) for (const sig of SIGNALS) process.on(sig, onSignal);
+  const stopAll = (f: RunnerFault): void => {
+    if (fault) return;
+    fault = f;
+    for (const a of active.values()) a.interrupt(`interrupted: the runner stopped the plan: ${f.message}`);
+  };
+  const touched = new Set<string>();
 
   const runOne = async (spec: PhaseSpec, search: RunResult | undefined): Promise<RunResult> => {
     const paths = runPaths(opts.resultsDir, spec);
     const label = runLabel(spec);
-    const existing = readRecord(paths.record);
-    if (opts.only && !opts.only.has(label)) return { spec, recordPath: paths.record, record: existing, action: 'kept' };
+    for (const p of [paths.record, paths.outDir]) inside(opts.resultsDir, p, label);
+    const restart = opts.restart?.includes(label) ?? false;
+    const existing = restart ? undefined : readRecord(paths.record);
+    if (opts.only && !opts.only.has(label)) return { spec, recordPath: paths.record, record: readRecord(paths.record), action: 'kept' };
     if (existing && isFinished(existing)) {
       if (canonicalJson(existing.config) !== canonicalJson(spec.work.config)) {
         warnings.push(`${label}: kept a finished record made with a different config (use --fresh to redo)`);
@@ -141,9 +164,21 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
       reporter.log(`[${label}] ${existing.status} (kept from ${existing.finishedAt})`);
       return { spec, recordPath: paths.record, record: existing, action: 'kept' };
     }
-    if (interruptedBy !== undefined) return { spec, recordPath: paths.record, action: 'interrupted' };
-    await fs.promises.mkdir(paths.outDir, { recursive: true });
-    if (existing) await moveAside(paths.record, existing, paths.previousRecords);
+    if (interruptedBy !== undefined || fault) return { spec, recordPath: paths.record, action: 'interrupted' };
+    const holder = await waitForRunLock(paths.lock, opts.busyWaitMs ?? 30_000, reporter, label);
+    if (holder) return { spec, recordPath: paths.record, action: 'busy', note: holder };
+    touched.add(paths.outDir);
+    if (restart) {
+      const aside = await writeStep(paths.outDir, 'moving the run aside for --restart', () => restartRun(paths));
+      if (aside) reporter.log(`[${label}] --restart: moved its earlier attempt to ${aside}; starting from scratch`);
+    }
+    await writeStep(paths.outDir, 'the run directory', () => fs.promises.mkdir(paths.outDir, { recursive: true }));
+    if (existing) await writeStep(paths.record, 'moving the earlier record aside', () => moveAside(paths.record, existing, paths.previousRecords));
+    else if (fs.existsSync(paths.record)) {
+      // There but unreadable (torn by hand, a disk error): kept as evidence, reported, and the run is redone.
+      const to = await writeStep(paths.record, 'moving an unreadable record aside', () => moveUnreadable(paths.record, paths.previousRecords));
+      warnings.push(`${label}: its record was unreadable; moved it to ${to} and reran the run`);
+    }
 
     let work = spec.work;
     if (search) {
@@ -157,41 +192,50 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
       }
       if (why !== undefined) {
         const record = runnerRecord({ spec, status: 'failed', error: why, startedAt: now, finishedAt: now });
-        await writeJsonAtomic(paths.record, record);
+        await writeStep(paths.record, 'the run record', () => writeJsonAtomic(paths.record, record));
         reporter.log(`[${label}] failed: ${why} (not run)`);
         return { spec, recordPath: paths.record, record, action: 'not-run' };
       }
       if (work.kind === 'eval') work = { ...work, genotype: runPaths(opts.resultsDir, search.spec).genotype };
     }
     const resolved: PhaseSpec = { ...spec, work };
-    await writeJsonAtomic(paths.spec, resolved);
-    const record = await runChild(resolved, paths, label);
+    await writeStep(paths.spec, 'the phase spec', () => writeJsonAtomic(paths.spec, resolved));
+    const record = await runChild(resolved, paths, label, Boolean(opts.resume) && !restart);
+    if (record === 'busy') return { spec, recordPath: paths.record, action: 'busy', note: 'another process took the run lock first' };
+    if (record.status === 'failed' && isDiskFull(record.error)) stopAll(new RunnerFault(`${label}: the phase ran out of disk space: ${record.error}`));
     return { spec, recordPath: paths.record, record, action: 'ran' };
   };
 
-  const runChild = async (spec: PhaseSpec, paths: RunPaths, label: string): Promise<RunRecord> => {
+  const runChild = async (spec: PhaseSpec, paths: RunPaths, label: string, resume: boolean): Promise<RunRecord | 'busy'> => {
     const startedAt = new Date();
     const gpu = gpus?.take();
     try {
-      return await superviseChild(spec, paths, label, startedAt, gpu);
+      return await superviseChild(spec, paths, label, startedAt, gpu, resume);
     } finally {
       if (gpu !== undefined) gpus?.give(gpu);
     }
   };
 
-  const superviseChild = async (spec: PhaseSpec, paths: RunPaths, label: string, startedAt: Date, gpu: string | undefined): Promise<RunRecord> => {
+  const superviseChild = async (spec: PhaseSpec, paths: RunPaths, label: string, startedAt: Date, gpu: string | undefined, resume: boolean): Promise<RunRecord | 'busy'> => {
     const log = fs.createWriteStream(paths.log, { flags: 'a' });
-    log.write(`--- attempt ${startedAt.toISOString()}${opts.resume ? ' (resume)' : ''}${gpu !== undefined ? ` on GPU ${gpu}` : ''} ---\n`);
-    const sub = execa(process.execPath, childArgs(paths, opts.resume), {
+    let logError: Error | undefined;
+    log.on('error', (err) => {
+      // The log is evidence, not the record: a full disk here stops the plan after the child, it does not crash.
+      logError ??= err;
+    });
+    log.write(`--- attempt ${startedAt.toISOString()}${resume ? ' (resume)' : ''}${gpu !== undefined ? ` on GPU ${gpu}` : ''} ---\n`);
+    const sub = execa(process.execPath, childArgs(paths, resume), {
       detached: true,
       cleanup: false,
       reject: false,
       buffer: false,
-      stdin: 'ignore',
+      // Held open and never written: it closes when this process dies, however it dies.
+      stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',
-      env: { FORCE_COLOR: '0', ...(gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : {}) },
+      env: { FORCE_COLOR: '0', [RUNNER_PIPE_ENV]: '1', ...(gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : {}) },
     });
+    sub.stdin?.on('error', () => undefined);
     const pid = sub.pid;
     let started: Extract<ChildMessage, { type: 'started' }> | undefined;
     let snapshot: MeasureSnapshot | undefined;
@@ -205,9 +249,9 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
       killGroup(pid, 'SIGTERM');
       graceTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), grace);
     };
-    const timeoutTimer =
+    const cancelTimeout =
       spec.timeoutSeconds > 0
-        ? setTimeout(
+        ? setLongTimeout(
             () => stop('timeout', `timed out after ${spec.timeoutSeconds} s; the process tree was killed`),
             spec.timeoutSeconds * 1000,
           )
@@ -239,13 +283,15 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
     });
     const errLines = readline.createInterface({ input: sub.stderr!, crlfDelay: Infinity });
     errLines.on('line', (line) => {
+      // The child's own notices (interrupted, a damaged checkpoint, a changed config) are the user's business.
+      if (line.startsWith('_phase: ')) reporter.log(`[${label}] ${line.slice(8)}`);
       log.write(line + '\n');
       stderrTail.push(line);
       if (stderrTail.length > 40) stderrTail.shift();
     });
 
     const { code, signal } = await exited;
-    if (timeoutTimer) clearTimeout(timeoutTimer);
+    cancelTimeout?.();
     if (graceTimer) clearTimeout(graceTimer);
     if (pid !== undefined) {
       killGroup(pid, 'SIGKILL'); // whatever the child left behind in its group goes too
@@ -253,11 +299,17 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
     }
     // Let the pipes drain (the group is dead, so they close); do not wait forever on a stray holder.
     await Promise.race([sub.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    sub.stdin?.destroy();
     sub.stdout?.destroy();
     sub.stderr?.destroy();
     const finishedAt = new Date();
     log.write(`--- exit ${signal ?? code} after ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(1)} s ---\n`);
-    await new Promise<void>((r) => log.end(r));
+    await new Promise<void>((r) => (logError ? r() : log.end(r)));
+    if (logError) stopAll(new RunnerFault(`${label}: could not write ${paths.log} (the child's log): ${logError.message}`));
+    if (code === RUN_BUSY_EXIT && !killReason) {
+      reporter.finish(String(pid), 'busy', 'another process holds the run');
+      return 'busy';
+    }
 
     let record = readRecord(paths.record);
     if (!record || (killReason && !isFinished(record))) {
@@ -280,7 +332,7 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
         snapshot,
         wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
       });
-      await writeJsonAtomic(paths.record, record);
+      await writeStep(paths.record, 'the run record', () => writeJsonAtomic(paths.record, record!));
     }
     if (pid !== undefined) reporter.finish(String(pid), record.status, record.error);
     return record;
@@ -299,19 +351,25 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
         chain.sort((a, b) => order[a.phase] - order[b.phase]);
         let search: RunResult | undefined;
         for (const spec of chain) {
-          const res = await limit(() => runOne(spec, spec.phase === 'eval' ? search : undefined)).catch((err: unknown) => {
-            throw new Error(`${runLabel(spec)}: the runner itself failed: ${errorText(err)}`);
-          });
+          let res: RunResult;
+          try {
+            res = await limit(() => runOne(spec, spec.phase === 'eval' ? search : undefined));
+          } catch (err) {
+            stopAll(err instanceof RunnerFault ? err : new RunnerFault(`${runLabel(spec)}: the runner itself failed: ${errorText(err)}`));
+            res = { spec, recordPath: runPaths(opts.resultsDir, spec).record, action: 'interrupted' };
+          }
           results.push(res);
           if (spec.phase === 'search') search = res;
         }
       }),
     );
   } finally {
-    if (opts.handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    if (opts.handleSignals) for (const sig of SIGNALS) process.off(sig, onSignal);
+  }
+  if (fault) {
+    const removed = removeTempFiles([...touched]);
+    throw new RunnerFault(`${fault.message}${removed ? ` (removed ${removed} temp file${removed === 1 ? '' : 's'})` : ''}; ` +
+      'finished runs are kept: free the space (or fix the file) and rerun with --resume');
   }
 
   const counts: Record<RunStatus, number> = { ok: 0, failed: 0, timeout: 0, diverged: 0 };
@@ -319,5 +377,5 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
   // Report in plan order, not completion order.
   const index = new Map(specs.map((s, i) => [s, i]));
   results.sort((a, b) => (index.get(a.spec) ?? 0) - (index.get(b.spec) ?? 0));
-  return { results, counts, interrupted: interruptedBy !== undefined, warnings };
+  return { results, counts, interrupted: interruptedBy !== undefined, signal: interruptedBy, warnings };
 }

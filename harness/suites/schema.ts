@@ -19,6 +19,9 @@ const fraction: Schema = { type: 'number', exclusiveMinimum: 0, maximum: 1 };
 const unitInterval: Schema = { type: 'number', minimum: 0, exclusiveMaximum: 1 };
 const text: Schema = { type: 'string', minLength: 1 };
 const bool: Schema = { type: 'boolean' };
+/** Seeds drive a 32-bit generator: 0 … 2³²−1, so two different seeds never give one run. */
+export const MAX_SEED = 2 ** 32 - 1;
+export const seedSchema: Schema = { type: 'integer', minimum: 0, maximum: MAX_SEED };
 
 /** A closed object; `optional` names the keys that may be left out of a full config. */
 function obj(properties: Record<string, Schema>, optional: string[] = []): Schema {
@@ -34,7 +37,8 @@ const dataSchema = obj(
   {
     dataset: text,
     dataDir: text,
-    imageSize: int(4),
+    // The stem and two reductions need at least 8×8 (an 8×8 input reaches the last cell as 2×2).
+    imageSize: int(8),
     trainLimit: int(1),
     testLimit: int(1),
     trainPortion: fraction,
@@ -123,12 +127,12 @@ export function deepPartial(schema: Schema): Schema {
 /** A complete SearchConfig (after merge), method and seed included. */
 export const searchConfigSchema: Schema = obj({
   method: { enum: [...METHOD_NAMES] },
-  seed: int(0),
+  seed: seedSchema,
   ...searchProperties(),
 });
 
 /** A complete EvalConfig (after merge), seed included. */
-export const evalConfigSchema: Schema = obj({ seed: int(0), ...evalProperties() });
+export const evalConfigSchema: Schema = obj({ seed: seedSchema, ...evalProperties() });
 
 const searchOverridesSchema = deepPartial(obj(searchProperties()));
 const evalOverridesSchema = deepPartial(obj(evalProperties()));
@@ -189,7 +193,7 @@ export const suiteSchema: Schema = obj(
     name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
     description: text,
     kind: { enum: ['paper', 'proxy'] },
-    seeds: { type: 'array', minItems: 1, uniqueItems: true, items: int(0) },
+    seeds: { type: 'array', minItems: 1, uniqueItems: true, items: seedSchema },
     search: searchOverridesSchema,
     eval: evalOverridesSchema,
     methods: { type: 'array', minItems: 1, items: methodRowSchema },

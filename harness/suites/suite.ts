@@ -182,6 +182,33 @@ export function resolveRuns(suite: Suite): ResolvedRun[] {
   return runs;
 }
 
+// ---------------------------------------------------------------- config checks (suites and CLI flags alike)
+
+/**
+ * Every problem of a resolved search config, one line each: the schema (positive lr, τ > 0, layers ≥ 3, image
+ * size ≥ 8, integers where meant) and the rules across fields. Suites and the `search` command both check here,
+ * so a bound holds the same way with the same message. `warmupGiven`: the caller set archWarmupEpochs explicitly
+ * (the CLI's --warmup), so α training nothing is what was asked for.
+ */
+export function searchConfigProblems(search: SearchConfig, opts: { warmupGiven?: boolean } = {}): string[] {
+  const problems = validateSearchConfig(search) ? [] : formatAjvErrors(validateSearchConfig.errors);
+  if (!opts.warmupGiven && search.archWarmupEpochs >= search.epochs) {
+    problems.push(`archWarmupEpochs (${search.archWarmupEpochs}) must be less than epochs (${search.epochs}), or α never trains`);
+  }
+  if (search.microBatch > search.batchSize) problems.push(`microBatch (${search.microBatch}) must not exceed batchSize (${search.batchSize})`);
+  problems.push(...methodProblems(search));
+  const cells = search.entrannas.engineCells;
+  if (Array.isArray(cells) && cells.some((c) => c >= search.layers)) {
+    problems.push(`entrannas.engineCells ${JSON.stringify(cells)} must be below layers (${search.layers})`);
+  }
+  return problems;
+}
+
+/** Every problem of a resolved eval config (the schema), one line each. */
+export function evalConfigProblems(ev: EvalConfig): string[] {
+  return validateEvalConfig(ev) ? [] : formatAjvErrors(validateEvalConfig.errors);
+}
+
 // ---------------------------------------------------------------- checks beyond the schema
 
 function semanticProblems(s: Suite): string[] {
@@ -210,23 +237,8 @@ function semanticProblems(s: Suite): string[] {
     if (!row.run) return;
     const seed = s.seeds[0];
     const { search, eval: ev } = resolveConfigs(s, row, seed);
-    if (!validateSearchConfig(search)) {
-      for (const l of formatAjvErrors(validateSearchConfig.errors)) problems.push(`${at}: merged search config: ${l}`);
-    }
-    if (!validateEvalConfig(ev)) {
-      for (const l of formatAjvErrors(validateEvalConfig.errors)) problems.push(`${at}: merged eval config: ${l}`);
-    }
-    if (search.archWarmupEpochs >= search.epochs) {
-      problems.push(`${at}: merged search config: archWarmupEpochs (${search.archWarmupEpochs}) must be less than epochs (${search.epochs}), or α never trains`);
-    }
-    if (search.microBatch > search.batchSize) {
-      problems.push(`${at}: merged search config: microBatch (${search.microBatch}) must not exceed batchSize (${search.batchSize})`);
-    }
-    for (const p of methodProblems(search)) problems.push(`${at}: merged search config: ${p}`);
-    const cells = search.entrannas.engineCells;
-    if (Array.isArray(cells) && cells.some((c) => c >= search.layers)) {
-      problems.push(`${at}: merged search config: entrannas.engineCells ${JSON.stringify(cells)} must be below layers (${search.layers})`);
-    }
+    for (const p of searchConfigProblems(search)) problems.push(`${at}: merged search config: ${p}`);
+    for (const p of evalConfigProblems(ev)) problems.push(`${at}: merged eval config: ${p}`);
     if (s.kind === 'proxy') {
       const fields = [...s.deviations, ...row.deviations].flatMap((d) => d.fields ?? []);
       for (const diff of configDiff(s, row)) {
