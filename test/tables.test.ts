@@ -5,7 +5,7 @@ import path from 'node:path';
 import { RECORD_SCHEMA_VERSION, type RunRecord, type RunStatus, type Phase } from '../harness/results/record.js';
 import { recordPath } from '../harness/results/layout.js';
 import { readRecord, readRecords, type LoadedRecord, type RecordSet } from '../harness/results/store.js';
-import { parseSuite, resolveConfigs, type Suite } from '../harness/suites/suite.js';
+import { parseSuite, resolvePhaseConfig, type Suite } from '../harness/suites/suite.js';
 import { configHash } from '../harness/results/provenance.js';
 import { buildReport, type TableRow } from '../harness/results/tables.js';
 import { CSV_COLUMNS, renderCsv, renderMarkdown } from '../harness/results/render.js';
@@ -164,7 +164,7 @@ describe('tables: provenance', () => {
   const v2 = { ...vt, version: 2 };
   const withProv = (r: LoadedRecord, suite: Suite, hash?: string): LoadedRecord => {
     const rowDef = suite.methods.find((m) => m.id === r.row)!;
-    const expected = configHash(resolveConfigs(suite, rowDef, r.seed)[r.phase]);
+    const expected = configHash(resolvePhaseConfig(suite, rowDef, r.seed, r.phase));
     return { ...r, record: { ...r.record, provenance: { configHash: hash ?? expected, suiteVersion: 1 } } };
   };
 

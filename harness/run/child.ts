@@ -100,6 +100,7 @@ export async function runPhaseChild(o: PhaseChildOptions): Promise<number> {
     env,
     measures,
     search: outcome?.search,
+    select: outcome?.select,
     eval: outcome?.eval,
   });
   await writeJsonAtomic(o.record, record);
