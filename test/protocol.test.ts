@@ -16,6 +16,9 @@ import { runLabel, runPaths } from '../harness/results/layout.js';
 import type { RunKey, RunRecord } from '../harness/results/record.js';
 import { loadDataset, validationSplit, type Batch } from '../nas/data/index.js';
 import { collect } from './helpers/async.js';
+import { useBackend } from './helpers/backend.js';
+import { defaultEvalConfig, merge } from '../nas/config.js';
+import { runSelectPhase } from '../harness/run/select-phase.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'entrannas-protocol-'));
 const dirs: string[] = [];
@@ -213,6 +216,32 @@ describe('selection protocol: the validation split', function () {
     assert.deepEqual(again.validation.labels, validation.labels);
     assert.notDeepEqual(validationSplit(ds.train, { portion: 0.5, seed: 1 }).validation.labels, validation.labels, 'the seed decides the split');
     assert.throws(() => validationSplit(ds.train, { portion: 1, seed: 0 }), /portion must be in \(0, 1\)/);
+  });
+});
+
+describe('selection protocol: the select phase (in process)', function () {
+  this.timeout(120_000);
+  before(() => useBackend('wasm'));
+
+  it('trains on the training set minus the held-out split and scores on that split, with no test set at all', async () => {
+    const outDir = results();
+    const config = {
+      ...merge(defaultEvalConfig(3), {
+        data: { dataset: 'synthetic', synthetic: { trainSize: 64, testSize: 0, numClasses: 4, shape: [8, 8, 3] } },
+        layers: 3, channels: 4, batchSize: 8, epochs: 1, stepsPerEpoch: 2, auxiliary: false,
+        augment: { crop: false, flip: false, cutout: 0, colorJitter: false },
+      }),
+      validation: { portion: 0.25, seed: 0 },
+    };
+    const ctx = { outDir, resume: false, progress: () => {}, sampleMemory: () => {} };
+    const out = await runSelectPhase({ kind: 'select', config, genotype: 'DARTS_V2' }, ctx);
+    assert.equal(out.status, 'ok');
+    assert.deepEqual([out.select?.trainImages, out.select?.validationImages], [48, 16]);
+    // scored on the 16 held-out images: a multiple of 1/16 (a test set of 0 images would give NaN)
+    const acc = out.select!.valAcc;
+    assert.ok(acc >= 0 && acc <= 1 && Math.abs(acc * 16 - Math.round(acc * 16)) < 1e-9, `valAcc ${acc}`);
+    assert.equal(out.select!.lossTrace.length, 2);
+    assert.ok(fs.existsSync(path.join(outDir, 'select.json')));
   });
 });
 
