@@ -45,7 +45,7 @@ suite=${NIGHTLY_SUITE:-nightly-cpu}
 backend=${NIGHTLY_BACKEND:-auto}
 factor=${NIGHTLY_FACTOR:-1.5}
 concurrency=${NIGHTLY_CONCURRENCY:-1}
-threads=${NIGHTLY_THREADS:-$(( $(nproc) / concurrency > 0 ? $(nproc) / concurrency : 1 ))}
+threads=${NIGHTLY_THREADS:-1}
 sha=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 out=${NIGHTLY_OUT:-results/nightly/$(date -u +%Y%m%d)-$sha-$suite}
 if [ "$suite" = nightly-cpu ]; then history=${NIGHTLY_HISTORY:-results/history}; else history=${NIGHTLY_HISTORY:-results/history-$suite}; fi

@@ -126,6 +126,10 @@ export interface SearchConfig {
   randomWs: {
     /** Architectures sampled and scored with the shared weights at the end. */
     candidates: number;
+    /** Held-out batches each candidate is screened on (0: as many as the finalists get). */
+    candidateBatches: number;
+    /** The best this many of the screen are scored again on the held-out split (evalBatches; 0 = all of it); 0: no second stage. */
+    finalists: number;
   };
 }
 
@@ -180,7 +184,7 @@ export function baseSearchConfig(method: string, seed = 0): SearchConfig {
     dst: { betaInit: 0, sparsityPenalty: 0 },
     pcdarts: { k: 4, edgeNormalization: true },
     darts: { hessianEpsilon: 0.01 },
-    randomWs: { candidates: 100 },
+    randomWs: { candidates: 100, candidateBatches: 0, finalists: 0 },
   };
 }
 

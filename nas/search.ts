@@ -63,6 +63,9 @@ function chunks(b: TensorBatch, size: number): TensorBatch[] {
   return out;
 }
 
+/** Accuracy (fraction) of a genotype with the shared weights on `batches` held-out batches (undefined: evalBatches). */
+export type ArchScorer = (g: Genotype, batches?: number) => Promise<number>;
+
 export abstract class SupernetSearch {
   readonly store: ParamStore;
   readonly net: SearchNetwork;
@@ -139,8 +142,11 @@ export abstract class SupernetSearch {
   onArchUpdated(): void {}
   /** Called before each weight step (random-ws samples a path here). */
   beforeWeightStep(_rng: Rng): void {}
-  /** After the last epoch: a method may choose its final architecture with a scorer (random-ws). */
-  async finalize(_score: (g: Genotype) => Promise<number>): Promise<void> {}
+  /**
+   * After the last epoch: a method may choose its final architecture with a scorer (random-ws). The scorer gives a
+   * genotype's accuracy with the shared weights on `batches` held-out batches (undefined: the search's evalBatches).
+   */
+  async finalize(_score: ArchScorer): Promise<void> {}
   /** Extra method outputs per epoch (DST sparsity trace). */
   epochTrace(): Record<string, unknown> {
     return {};

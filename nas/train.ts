@@ -271,9 +271,8 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
   out.error = run.error;
   out.msPerStep = run.msPerStep;
   if (out.status === 'ok') {
-    const limit = cfg.evalBatches;
-    const score = (modes: () => ModeFn) => accuracy(data.arch, bs, limit, cfg.seed, (b) => method.correct(b, modes));
-    await method.finalize((g: Genotype) => score(() => method.derivedModes(g)));
+    const score = (modes: () => ModeFn, limit = cfg.evalBatches) => accuracy(data.arch, bs, limit, cfg.seed, (b) => method.correct(b, modes));
+    await method.finalize((g: Genotype, batches?: number) => score(() => method.derivedModes(g), batches));
     out.supernetValAcc = await score(() => method.modesFor('eval'));
     const final = method.derive();
     out.derivedValAcc = await score(() => method.derivedModes(final));

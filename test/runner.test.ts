@@ -135,15 +135,15 @@ describe('runner: planning', () => {
   it('each run carries its provenance: the hash of the configuration as the suite resolves it, before --micro-batch', () => {
     const suiteDef = loadSuite('cifar10-standard');
     const paper = toRunnableSuite(suiteDef);
-    const row = suiteDef.methods.find((m) => m.id === 'darts-1st')!;
-    const plain = planRuns(paper, { backend: 'wasm', seeds: [1], methods: ['darts-1st'] });
-    const split = planRuns(paper, { backend: 'wasm', seeds: [1], methods: ['darts-1st'], microBatch: 16 });
+    const row = suiteDef.methods.find((m) => m.id === 'pc-darts')!;
+    const plain = planRuns(paper, { backend: 'wasm', seeds: [1], methods: ['pc-darts'] });
+    const split = planRuns(paper, { backend: 'wasm', seeds: [1], methods: ['pc-darts'], microBatch: 16 });
     for (const phase of ['search', 'eval'] as const) {
       const expected = configHash(resolveConfigs(suiteDef, row, 1)[phase]);
-      assert.deepEqual(plain.find((s) => s.phase === phase)!.provenance, { configHash: expected, suiteVersion: 1 });
-      assert.deepEqual(split.find((s) => s.phase === phase)!.provenance, { configHash: expected, suiteVersion: 1 }, 'an override is a deviation, not another protocol');
+      assert.deepEqual(plain.find((s) => s.phase === phase)!.provenance, { configHash: expected, suiteVersion: suiteDef.version });
+      assert.deepEqual(split.find((s) => s.phase === phase)!.provenance, { configHash: expected, suiteVersion: suiteDef.version }, 'an override is a deviation, not another protocol');
     }
-    assert.notEqual(plain[0].provenance!.configHash, planRuns(paper, { backend: 'wasm', seeds: [2], methods: ['darts-1st'] })[0].provenance!.configHash, 'the seed is part of the configuration');
+    assert.notEqual(plain[0].provenance!.configHash, planRuns(paper, { backend: 'wasm', seeds: [2], methods: ['pc-darts'] })[0].provenance!.configHash, 'the seed is part of the configuration');
   });
 
   it('names --methods when a method is unknown', () => {

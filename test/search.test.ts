@@ -196,6 +196,30 @@ describe('search methods (wasm)', function () {
     m.dispose();
   });
 
+  it('random-WS selects as Li & Talwalkar: every candidate screened on a few batches, the top finalists rescored on the held-out split', async () => {
+    const cfg = config('random-ws', 0, { evalBatches: 3, randomWs: { candidates: 6, candidateBatches: 1, finalists: 2 } });
+    const m = new RandomWs(cfg, { numClasses: 4, imageShape: [8, 8, 3] });
+    const screen = [0.1, 0.9, 0.3, 0.8, 0.2, 0.8];
+    const rescore = [0.4, 0.6];
+    const calls: Array<{ g: string; batches: number | undefined }> = [];
+    await m.finalize(async (g, batches) => {
+      calls.push({ g: JSON.stringify(g), batches });
+      return calls.length <= 6 ? screen[calls.length - 1] : rescore[calls.length - 7];
+    });
+    assert.deepEqual(calls.map((c) => c.batches), [1, 1, 1, 1, 1, 1, undefined, undefined], '6 screens on 1 batch, then 2 on the held-out split');
+    // top 2 of the screen: candidate 1 (0.9) and, of the tie at 0.8, the earlier candidate 3; rescored 0.4 and 0.6
+    assert.deepEqual([calls[6].g, calls[7].g], [calls[1].g, calls[3].g]);
+    assert.equal(JSON.stringify(m.derive()), calls[3].g);
+    assert.deepEqual(m.epochTrace(), { candidateAccs: screen, finalistAccs: rescore });
+    const capped = new RandomWs(merge(cfg, { randomWs: { candidateBatches: 10 } }), { numClasses: 4, imageShape: [8, 8, 3] });
+    const seen: Array<number | undefined> = [];
+    await capped.finalize(async (_g, batches) => { seen.push(batches); return 0.5; });
+    assert.deepEqual(seen.slice(0, 6), [3, 3, 3, 3, 3, 3], 'the screen never uses more batches than evalBatches');
+    assert.deepEqual(defaultSearchConfig('random-ws', 0).randomWs, { candidates: 1000, candidateBatches: 10, finalists: 10 }, "the method's defaults are Li & Talwalkar's");
+    m.dispose();
+    capped.dispose();
+  });
+
   it('a NaN loss stops the search with a diverged outcome, not a crash', async () => {
     const cfg = config('entrannas', 0);
     const ds = await loadDataset(cfg.data);

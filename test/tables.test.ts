@@ -6,7 +6,7 @@ import path from 'node:path';
 import { RECORD_SCHEMA_VERSION, type RunRecord, type RunStatus, type Phase } from '../harness/results/record.js';
 import { recordPath } from '../harness/results/layout.js';
 import { readRecord, readRecords, type LoadedRecord, type RecordSet } from '../harness/results/store.js';
-import { parseSuite, resolveConfigs, type Suite } from '../harness/suites/suite.js';
+import { parseSuite, resolvePhaseConfig, type Suite } from '../harness/suites/suite.js';
 import { configHash } from '../harness/results/provenance.js';
 import { buildReport, type TableRow } from '../harness/results/tables.js';
 import { CSV_COLUMNS, renderCsv, renderMarkdown } from '../harness/results/render.js';
@@ -149,7 +149,7 @@ describe('tables: provenance', () => {
   const v2 = { ...vt, version: 2 };
   const withProv = (r: LoadedRecord, suite: Suite, hash?: string): LoadedRecord => {
     const rowDef = suite.methods.find((m) => m.id === r.row)!;
-    const expected = configHash(resolveConfigs(suite, rowDef, r.seed)[r.phase]);
+    const expected = configHash(resolvePhaseConfig(suite, rowDef, r.seed, r.phase));
     return { ...r, record: { ...r.record, provenance: { configHash: hash ?? expected, suiteVersion: 1 } } };
   };
 
@@ -442,5 +442,66 @@ describe('tables: rendering and the report/check commands', function () {
     const suites = JSON.parse(suitesCommand({ json: true }));
     assert.deepEqual(suites.map((s: { name: string }) => s.name), ['cifar10-extended', 'cifar10-standard', 'imagenet-topology', 'nightly-cpu', 'smoke']);
     assert.equal(suites.find((s: { name: string }) => s.name === 'smoke').cost.wallSeconds <= 600, true);
+    // 3 rows × 3 seeds × (search, eval) + 2 DARTS rows × (4 searches + 4 selects + 10 evals)
+    assert.equal(suites.find((s: { name: string }) => s.name === 'cifar10-standard').runs, 18 + 36);
+  });
+});
+
+describe('tables: a selection-protocol row (k searches + k selects + m evals)', () => {
+  // k = 2 searches, m = 3 evaluations; the suite's own seeds (0 only) do not apply to the row.
+  const suite = parseSuite(JSON.stringify({
+    schemaVersion: 1, name: 'sp', description: 'protocol', kind: 'paper', seeds: [0],
+    deviations: [], timeouts: { searchSeconds: 10, evalSeconds: 10 }, cost: { gpuDays: 1, hardware: 'GPU', basis: 'test' },
+    methods: [{
+      id: 'darts', method: 'darts-2nd', label: 'DARTS', targets: [{ ...dartsTarget, n: 10 }],
+      protocol: { searches: 2, select: { epochs: 100 }, evalSeeds: 3, source: 'test source' },
+    }],
+  }), 'suites/sp.json', 'sp');
+  const select = (seed: number, status: RunStatus = 'ok'): LoadedRecord => {
+    const l = loaded({ suite: 'sp', row: 'darts', seed, phase: 'select', status });
+    if (status === 'ok') l.record.select = { valAcc: [0.6, 0.7][seed], valError: 0, trainImages: 1, validationImages: 1, lossTrace: [] };
+    return l;
+  };
+  const evalRec = (seed: number, testError: number): LoadedRecord => {
+    const l = loaded({ suite: 'sp', row: 'darts', seed, phase: 'eval', testError });
+    l.record.selection = { searchSeed: 1, candidates: [{ seed: 0, valAcc: 0.6 }, { seed: 1, valAcc: 0.7 }], rule: 'best' };
+    return l;
+  };
+  const complete = (): LoadedRecord[] => [
+    loaded({ suite: 'sp', row: 'darts', seed: 0, phase: 'search' }), loaded({ suite: 'sp', row: 'darts', seed: 1, phase: 'search' }),
+    select(0), select(1), evalRec(0, 2.7), evalRec(1, 2.8), evalRec(2, 2.9),
+  ];
+  const report = (records: LoadedRecord[]): TableRow => buildReport([suite], { resultsDir: 'mem', problems: [], records }, 'T').rows[0];
+
+  it('counts 2 + 2 + 3 declared runs and judges the mean of the 3 evaluations with Welch against the paper\'s sd and n', () => {
+    const r = report(complete());
+    assert.deepEqual([r.declaredRuns, r.finishedRuns], [7, 7]);
+    assert.deepEqual([r.status.search.ok, r.status.select.ok, r.status.eval.ok], [2, 2, 3]);
+    assert.deepEqual(r.plannedSeeds, [0, 1, 2]);
+    assert.equal(r.selectedSearchSeed, 1);
+    // ours 2.8 ± 0.1 (n 3) vs 2.76 ± 0.09 (n 10): SE = √(0.01/3 + 0.0081/10) = 0.06437, Welch df = 3.05 → t ≈ 2.353;
+    // upper bound 2.76 + 0.04 + 2.353 · 0.06437 = 2.951 ≤ margin 3.06
+    assert.equal(r.verdict, 'reproduced');
+    assert.equal(r.judgement?.method, 'Welch');
+    assert.equal(r.judgement?.n, 3);
+    assert.ok(Math.abs((r.judgement?.bound ?? 0) - 2.951) < 0.005, `bound ${r.judgement?.bound}`);
+    assert.match(r.verdictBasis, /^best of 2 searches, each scored by a 100-epoch training validated on 50 % of the training set held out; mean of 3 evaluations of the selected cell \(test source\): /);
+    assert.ok(renderMarkdown(buildReport([suite], { resultsDir: 'mem', problems: [], records: complete() }, 'T')).includes('2 ok · 2 ok · 3 ok (7 of 7 declared ok)'));
+  });
+
+  it('a missing select makes it incomplete (6 of 7), a failed one failed, and runs beyond k or m make it proxy', () => {
+    const all = complete();
+    const noSelect = report(all.filter((r) => !(r.phase === 'select' && r.seed === 1)));
+    assert.deepEqual([noSelect.verdict, noSelect.verdictBasis], ['incomplete', 'incomplete: 6 of 7 declared runs finished']);
+    const failed = report(all.map((r) => (r.phase === 'select' && r.seed === 1 ? select(1, 'failed') : r)));
+    assert.equal(failed.verdict, 'failed');
+    assert.match(failed.verdictBasis, /select seed 1 failed: planted failed/);
+    const extra = report([...all, evalRec(3, 2.0), loaded({ suite: 'sp', row: 'darts', seed: 2, phase: 'search' })]);
+    assert.equal(extra.verdict, 'proxy');
+    assert.match(extra.verdictBasis, /eval seed 3, search seed 2 beyond the protocol's 2 searches and 3 evaluations/);
+    assert.deepEqual(extra.ours.errorValues.map((e) => e.seed), [0, 1, 2], 'the verdict figures hold the declared evaluations only');
+    const mixed = report(all.map((r) => (r.phase === 'eval' && r.seed === 2 ? { ...r, record: { ...r.record, selection: { ...r.record.selection!, searchSeed: 0 } } } : r)));
+    assert.equal(mixed.verdict, 'proxy');
+    assert.match(mixed.verdictBasis, /trained the cells of different searches \(0, 1\)/);
   });
 });

@@ -1,6 +1,5 @@
 // Flag parsers shared by the commands: each error names the flag and the bad value.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import os from 'node:os';
 import { BACKEND_NAMES, parseThreads, type BackendChoice } from '../../nas/backend.js';
 import { GenotypeError } from '../../nas/genotype.js';
 import { DataError } from '../../nas/data/types.js';
@@ -133,11 +132,10 @@ export async function inputFrom<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * --threads: threads of the wasm backend (tfjs' threaded build plus our kernels on helper threads), default the core
- * count divided by `share` (child processes running at once). Other backends ignore it.
+ * --threads: threads of the wasm backend (tfjs' threaded build plus our kernels on helper threads), default 1: on the
+ * 2-core reference machine 2 threads measured about 2× slower per step (bench/README.md). Other backends ignore it.
  */
-export function threadsOption(share = 1): Option {
-  const dflt = Math.max(1, Math.min(8, Math.floor(os.cpus().length / share)));
+export function threadsOption(): Option {
   return new Option('--threads <n>', 'wasm backend threads (1 = the single-threaded build; results are bit-identical either way)')
     .argParser((v: string) => {
       try {
@@ -146,5 +144,5 @@ export function threadsOption(share = 1): Option {
         throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
       }
     })
-    .default(dflt);
+    .default(1);
 }

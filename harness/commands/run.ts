@@ -94,10 +94,6 @@ export function formatSummary(suite: string, resultsDir: string, s: RunSummary):
   return lines.join('\n');
 }
 
-/** Threads per phase when --threads is not given: the cores shared by the child processes that run at once. */
-export function defaultRunThreads(concurrency: number): number {
-  return Math.max(1, Math.min(8, Math.floor(os.cpus().length / Math.max(1, concurrency))));
-}
 
 /** A run that did not end ok: failed, timed out, diverged, not run, busy. */
 function notOk(r: RunSummary['results'][number]): boolean {
@@ -137,7 +133,7 @@ export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: R
   if (isSubmission(o)) return submitCommand(suiteArg, loaded, o, deps);
   const concurrency = localConcurrency(o, Boolean(o.concurrencyGiven));
   const suite = loaded.runnable;
-  const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, threads: o.threads ?? defaultRunThreads(o.concurrency), timeoutSeconds: o.timeout, microBatch: o.microBatch });
+  const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, threads: o.threads ?? 1, timeoutSeconds: o.timeout, microBatch: o.microBatch });
   const resultsDir = path.resolve(o.out);
   const labels = specs.map(runLabel);
   const unknownRestart = (o.restart ?? []).filter((r) => !labels.includes(r));
@@ -203,7 +199,7 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
     .option('--seeds <list>', 'comma-separated seeds (default: the suite\'s)', parseSeeds)
     .option('--methods <list>', 'comma-separated method ids (default: all of the suite\'s)', parseMethods)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))
-    .addOption(threadsOption().default(undefined, 'the core count ÷ --concurrency'))
+    .addOption(threadsOption())
     .option('--out <dir>', 'results directory', 'results')
     .option('--resume', 'keep finished runs; rerun missing, failed and timed-out runs, continuing from checkpoints')
     .option('--fresh', 'move existing runs of this suite to <out>/archive/ and start over')

@@ -1,6 +1,7 @@
 // `suites`: the built-in suites with kind, rows, seeds and estimated cost.
 import type { Command } from 'commander';
 import { listSuites, type Suite } from '../suites/suite.js';
+import { declaredSeeds } from '../results/tables.js';
 import { EXIT, act, processIO, subcommand, type CommandIO } from './common.js';
 
 export interface SuiteSummary {
@@ -13,6 +14,7 @@ export interface SuiteSummary {
   /** Rows that carry published figures only. */
   referenceRows: Array<{ id: string; method: string; label: string }>;
   seeds: number[];
+  /** Phase runs the suite declares (search, select and eval runs of every row that runs). */
   runs: number;
   timeouts: Suite['timeouts'];
   cost: Suite['cost'];
@@ -30,7 +32,8 @@ export function summariseSuite(s: Suite): SuiteSummary {
     methods,
     referenceRows: s.methods.filter((m) => !m.run).map(row),
     seeds: s.seeds,
-    runs: methods.length * s.seeds.length,
+    // phase runs: seeds × (search, eval), or k searches + k selects + m evals for a row with a selection protocol
+    runs: s.methods.reduce((n, m) => n + Object.values(declaredSeeds(s, m)).reduce((a, seeds) => a + seeds.length, 0), 0),
     timeouts: s.timeouts,
     cost: s.cost,
     deviations: s.deviations.map((d) => d.text),
@@ -54,7 +57,7 @@ export function suitesCommand(opts: { json?: boolean } = {}): string {
   for (const s of summaries) {
     lines.push(`${s.name} (${s.kind}): ${s.description}`);
     lines.push(`  methods: ${s.methods.map((m) => m.id).join(', ')}${s.referenceRows.length > 0 ? `; reference only: ${s.referenceRows.map((m) => m.id).join(', ')}` : ''}`);
-    lines.push(`  seeds: ${s.seeds.join(', ')} (${s.runs} runs of search + eval)`);
+    lines.push(`  seeds: ${s.seeds.join(', ')} (${s.runs} phase runs in all)`);
     lines.push(`  cost: ${costText(s.cost)}; timeouts: search ${s.timeouts.searchSeconds} s, eval ${s.timeouts.evalSeconds} s per phase`);
     if (s.deviations.length > 0) lines.push(`  deviations from the paper protocol: ${s.deviations.length}`);
     lines.push('');

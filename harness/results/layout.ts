@@ -14,9 +14,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Phase, RunKey } from './record.js';
 
-export const PHASES: readonly Phase[] = ['search', 'eval'];
+/** Every phase, in the order a row runs them. */
+export const PHASES: readonly Phase[] = ['search', 'select', 'eval'];
 
-/** The genotype a search phase leaves in its artifacts directory (the eval of the same row and seed trains it). */
+/** The genotype a search phase leaves in its artifacts directory (the select or eval that depends on it trains it). */
 export const GENOTYPE_FILE = 'genotype.json';
 
 export function runsDir(resultsDir: string): string {

@@ -13,7 +13,11 @@ export const RECORD_SCHEMA_VERSION = 2;
 export const READABLE_RECORD_SCHEMAS = [1, 2] as const;
 export type RecordSchema = (typeof READABLE_RECORD_SCHEMAS)[number];
 
-export type Phase = 'search' | 'eval';
+/**
+ * search: find a cell; select: train a searched cell briefly and score it on held-out training data (rows with a
+ * selection protocol); eval: train a cell from scratch and test it.
+ */
+export type Phase = 'search' | 'select' | 'eval';
 export type RunStatus = 'ok' | 'failed' | 'timeout' | 'diverged';
 
 /** What names one run. The results layout, the plan and the records are keyed by it. */
@@ -96,6 +100,26 @@ export interface EvalResult {
   lossTrace: number[];
 }
 
+/** What a select phase returns: the cell's accuracy on the validation split held out of the training set. */
+export interface SelectResult {
+  /** Validation accuracy (fraction 0..1): the selection criterion. */
+  valAcc: number;
+  /** Validation error in percent. */
+  valError: number;
+  trainImages: number;
+  validationImages: number;
+  lossTrace: number[];
+}
+
+/** Which searched cell an eval of a selection-protocol row trains, and why (the runner decides before it starts). */
+export interface Selection {
+  /** The search seed whose cell won. */
+  searchSeed: number;
+  /** Every candidate's validation accuracy (fraction), by search seed. */
+  candidates: Array<{ seed: number; valAcc: number }>;
+  rule: string;
+}
+
 export interface RunRecord extends RunKey {
   /** RECORD_SCHEMA_VERSION when written; the reader upgrades older records in memory and keeps their number. */
   schema: RecordSchema;
@@ -116,7 +140,10 @@ export interface RunRecord extends RunKey {
   provenance?: Provenance;
   measures?: Measures;
   search?: SearchResult;
+  select?: SelectResult;
   eval?: EvalResult;
+  /** The eval of a selection-protocol row: which search's cell it trained (absent elsewhere). */
+  selection?: Selection;
   env: EnvProvenance;
 }
 
@@ -125,6 +152,7 @@ export interface RecordSubject extends RunKey {
   deviations: string[];
   work: { config: RunRecord['config'] };
   provenance?: Provenance;
+  selection?: Selection;
 }
 
 /** What happened: from the child (its outcome and measures) or from the runner (a kill, a crash, a failed search). */
@@ -136,6 +164,7 @@ export interface RecordFacts {
   env: EnvProvenance;
   measures?: Measures;
   search?: SearchResult;
+  select?: SelectResult;
   eval?: EvalResult;
 }
 
@@ -157,7 +186,9 @@ export function makeRecord(run: RecordSubject, f: RecordFacts): RunRecord {
     ...(run.provenance !== undefined ? { provenance: run.provenance } : {}),
     ...(f.measures !== undefined ? { measures: f.measures } : {}),
     ...(f.search !== undefined ? { search: f.search } : {}),
+    ...(f.select !== undefined ? { select: f.select } : {}),
     ...(f.eval !== undefined ? { eval: f.eval } : {}),
+    ...(run.selection !== undefined ? { selection: run.selection } : {}),
     env: f.env,
   };
 }

@@ -29,6 +29,12 @@ export function ourErrorCell(o: OurFigures): string {
   return `${o.errorMean.toFixed(2)}${o.errorSd === undefined ? '' : ` ± ${o.errorSd.toFixed(2)}`} (n=${o.errorValues.length})`;
 }
 
+/** Status counts per phase: "3 ok · 2 ok, 1 diverged", with the select runs in the middle when the row has them. */
+export function phaseStatusText(r: TableRow): string {
+  const select = r.protocol !== undefined || Object.values(r.status.select).some((n) => n > 0);
+  return [r.status.search, ...(select ? [r.status.select] : []), r.status.eval].map(statusText).join(' · ');
+}
+
 /** "search 3 ok · eval 2 ok, 1 diverged (5 of 6 declared ok); 1 stale" / "—" for reference rows. */
 export function runsCell(r: TableRow): string {
   if (!r.run) return DASH;
@@ -36,7 +42,7 @@ export function runsCell(r: TableRow): string {
     r.stale.length > 0 ? `${r.stale.length} stale` : '',
     r.unverified > 0 ? `${r.unverified} of unverified provenance` : '',
   ].filter(Boolean);
-  return `${statusText(r.status.search)} · ${statusText(r.status.eval)} (${r.finishedRuns} of ${r.declaredRuns} declared ok)${extra.length ? `; ${extra.join(', ')}` : ''}`;
+  return `${phaseStatusText(r)} (${r.finishedRuns} of ${r.declaredRuns} declared ok)${extra.length ? `; ${extra.join(', ')}` : ''}`;
 }
 
 /** The bound that decided the verdict: "≤ 2.73 vs margin 3.06 (one-sided 95 %, Welch)" / "2.50 vs margin 2.52 (point)" / "—". */
@@ -231,7 +237,7 @@ export function renderConsole(report: Report, suite: string): string {
       r.rowId, verdictLabel(r), ourErrorCell(o), fixed(o.paramsM, 2), fixed(o.searchWallSeconds, 0), fixed(o.searchMsPerStep, 0),
       o.searchPeakRssBytes === undefined ? DASH : bytes(o.searchPeakRssBytes),
       o.supernetValAcc === undefined ? DASH : `${o.supernetValAcc.toFixed(1)} → ${fixed(o.derivedValAcc, 1)}`,
-      r.run ? `${statusText(r.status.search)} · ${statusText(r.status.eval)}${r.stale.length ? `; ${r.stale.length} stale` : ''}` : DASH,
+      r.run ? `${phaseStatusText(r)}${r.stale.length ? `; ${r.stale.length} stale` : ''}` : DASH,
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));

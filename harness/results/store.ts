@@ -3,7 +3,7 @@
 // whether a run is finished (`readRecord`). Both upgrade older schemas to the current shape in memory.
 import { readFileSync } from 'node:fs';
 import { READABLE_RECORD_SCHEMAS, type RunKey, type RunRecord } from './record.js';
-import { recordFiles } from './layout.js';
+import { PHASES, recordFiles } from './layout.js';
 import { readJsonIfExists } from '../../nas/util/fs.js';
 import { compileSchema, formatAjvErrors, parseJsonFile } from '../suites/json-schema.js';
 
@@ -33,7 +33,7 @@ const recordSchema = {
     row: str,
     method: str,
     seed: { type: 'integer', minimum: 0 },
-    phase: { enum: ['search', 'eval'] },
+    phase: { enum: [...PHASES] },
     status: { enum: ['ok', 'failed', 'timeout', 'diverged'] },
     error: str,
     startedAt: str,
@@ -75,6 +75,11 @@ const recordSchema = {
         required: ['eval'],
         properties: { eval: { type: 'object', required: ['testError', 'params', 'macs'], properties: { testError: num, params: num, macs: num } } },
       },
+    },
+    {
+      description: 'an ok select record carries select.valAcc as a number (the selection reads it)',
+      if: { type: 'object', required: ['phase', 'status'], properties: { phase: { const: 'select' }, status: { const: 'ok' } } },
+      then: { type: 'object', required: ['select'], properties: { select: { type: 'object', required: ['valAcc'], properties: { valAcc: num } } } },
     },
   ],
 };

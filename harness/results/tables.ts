@@ -1,8 +1,8 @@
 // Results tables, the model: one row per suite × row, aggregated from run records, with the paper target in
 // its own columns and a verdict. render.ts turns a Report into Markdown, CSV, JSON and the console summary.
 import { readRecords, type RecordSet, type LoadedRecord } from './store.js';
-import type { RunStatus } from './record.js';
-import { deviationsFor, listSuites, loadSuite, resolveConfigs, runCommand, type Suite, type SuiteKind, type SuiteMethod } from '../suites/suite.js';
+import type { Phase, RunStatus } from './record.js';
+import { deviationsFor, listSuites, loadSuite, protocolSeeds, resolvePhaseConfig, runCommand, type Suite, type SuiteKind, type SuiteMethod } from '../suites/suite.js';
 import {
   ERROR_METRICS, evalMetricValue, indicativeReason, targetsFor, verdictTarget, type Metric, type Target,
 } from '../suites/targets.js';
@@ -66,7 +66,10 @@ export interface TableRow {
   judgement?: Judgement;
   /** Set when the verdict is indicative only (inferred target, interpreted space); says why. */
   indicative?: string;
-  /** Runs the suite declares for the row (declared seeds × phases) and how many finished ok. */
+  /**
+   * Runs the suite declares for the row and how many finished ok: declared seeds × (search, eval), or under a
+   * selection protocol k searches + k selects + m evals.
+   */
   declaredRuns: number;
   finishedRuns: number;
   /** Records left out because the suite's protocol changed since they ran (label: reason). */
@@ -75,7 +78,10 @@ export interface TableRow {
   unverified: number;
   /** The command that would run the row (not run rows that run in their suite). */
   command?: string;
-  status: { search: StatusCounts; eval: StatusCounts };
+  status: { search: StatusCounts; select: StatusCounts; eval: StatusCounts };
+  /** The row's selection protocol in words, and the search seed whose cell its evaluations trained. */
+  protocol?: string;
+  selectedSearchSeed?: number;
   ours: OurFigures;
   paper: PaperFigures;
   /** Deviations from the paper protocol (proxy rows): the suite's list plus any the records name. */
@@ -171,11 +177,42 @@ function staleReason(suite: Suite, row: SuiteMethod, r: LoadedRecord): string | 
   if (p === undefined) return undefined;
   const version = suite.version ?? 1;
   if (p.suiteVersion !== version) return `suite version ${p.suiteVersion}, now ${version}`;
-  const expected = configHash(resolveConfigs(suite, row, r.seed)[r.phase]);
+  if (r.phase === 'select' && row.protocol === undefined) return 'a select run, but the row declares no selection protocol now';
+  const expected = configHash(resolvePhaseConfig(suite, row, r.seed, r.phase));
   return p.configHash === expected ? undefined : 'its configuration differs from what the suite resolves now';
 }
 
 const STATUS_WORDS: Record<RunStatus, string> = { ok: 'ok', failed: 'failed', timeout: 'timed out', diverged: 'diverged' };
+
+/** The seeds of each phase that the suite declares for a row (a reference row declares none). */
+export function declaredSeeds(suite: Suite, row: SuiteMethod): Record<Phase, number[]> {
+  if (!row.run) return { search: [], select: [], eval: [] };
+  const p = row.protocol;
+  if (p === undefined) return { search: suite.seeds, select: [], eval: suite.seeds };
+  const { searches, evals } = protocolSeeds(p);
+  return { search: searches, select: searches, eval: evals };
+}
+
+/** "best of 4 searches, each scored by a 100-epoch training on 50 % of the training set held out; mean of 10 evaluations". */
+function protocolText(suite: Suite, row: SuiteMethod): string | undefined {
+  const p = row.protocol;
+  if (p === undefined) return undefined;
+  const sel = resolvePhaseConfig(suite, row, 0, 'select');
+  return `best of ${p.searches} searches, each scored by a ${sel.epochs}-epoch training validated on ${Math.round(100 * sel.validation.portion)} % ` +
+    `of the training set held out; mean of ${p.evalSeeds} evaluations of the selected cell (${p.source})`;
+}
+
+/** Deviations a protocol row's eval records show: an eval that names no selected cell, or evals that trained different cells. */
+function selectionDeviations(row: SuiteMethod, evals: LoadedRecord[]): { seed?: number; deviations: string[] } {
+  if (row.protocol === undefined || evals.length === 0) return { deviations: [] };
+  const unnamed = evals.filter((r) => r.record.selection === undefined).map((r) => r.seed);
+  const seeds = [...new Set(evals.flatMap((r) => (r.record.selection ? [r.record.selection.searchSeed] : [])))].sort((a, b) => a - b);
+  const deviations = [
+    ...(unnamed.length ? [`eval seed${unnamed.length > 1 ? 's' : ''} ${unnamed.join(', ')} name${unnamed.length > 1 ? '' : 's'} no selected cell`] : []),
+    ...(seeds.length > 1 ? [`the evaluations trained the cells of different searches (${seeds.join(', ')}); rerun the evals`] : []),
+  ];
+  return { seed: seeds.length === 1 ? seeds[0] : undefined, deviations };
+}
 
 function buildRow(suite: Suite, row: SuiteMethod, all: LoadedRecord[]): TableRow {
   const metric = rowMetric(row);
@@ -185,21 +222,29 @@ function buildRow(suite: Suite, row: SuiteMethod, all: LoadedRecord[]): TableRow
     if (why !== undefined) stale.push(`${runLabel(r)}: ${why}`);
     return why === undefined;
   });
-  const declaredSeeds = new Set(suite.seeds);
-  const declared = records.filter((r) => declaredSeeds.has(r.seed));
-  const search = records.filter((r) => r.phase === 'search');
-  const evals = records.filter((r) => r.phase === 'eval');
-  const status = { search: countStatuses(search), eval: countStatuses(evals) };
-  // Every declared seed counts: the verdict sees declared runs only, and an extra seed makes the row a proxy.
-  const ours = ourFigures(metric, search, evals.filter((r) => declaredSeeds.has(r.seed)));
-  const extraSeeds = [...new Set(records.filter((r) => !declaredSeeds.has(r.seed)).map((r) => r.seed))].sort((a, b) => a - b);
+  const seeds = declaredSeeds(suite, row);
+  const isDeclared = (r: LoadedRecord): boolean => seeds[r.phase].includes(r.seed);
+  const declared = records.filter(isDeclared);
+  const byPhase = (phase: Phase) => records.filter((r) => r.phase === phase);
+  const status = { search: countStatuses(byPhase('search')), select: countStatuses(byPhase('select')), eval: countStatuses(byPhase('eval')) };
+  // Every declared run counts: the verdict sees declared runs only, and an extra run makes the row a proxy.
+  const declaredEvals = byPhase('eval').filter(isDeclared);
+  const ours = ourFigures(metric, byPhase('search'), declaredEvals);
+  const extra = records.filter((r) => !isDeclared(r));
+  const extraSeeds = [...new Set(extra.map((r) => r.seed))].sort((a, b) => a - b);
   const recordDeviations = [...new Set(records.flatMap((r) => r.record.deviations))];
-  const runSetDeviations = extraSeeds.length === 0 ? [] : [
-    `seed${extraSeeds.length > 1 ? 's' : ''} ${extraSeeds.join(', ')} beyond the suite's declared seeds (${suite.seeds.join(', ')}): with more seeds a best-of-k rises and a mean is no longer the protocol's`,
+  const selection = selectionDeviations(row, declaredEvals.filter((r) => r.record.status === 'ok'));
+  const runSetDeviations = [
+    ...(extra.length === 0 ? [] : row.protocol === undefined ? [
+      `seed${extraSeeds.length > 1 ? 's' : ''} ${extraSeeds.join(', ')} beyond the suite's declared seeds (${suite.seeds.join(', ')}): with more seeds a best-of-k rises and a mean is no longer the protocol's`,
+    ] : [
+      `${[...new Set(extra.map((r) => `${r.phase} seed ${r.seed}`))].join(', ')} beyond the protocol's ${row.protocol.searches} searches and ${row.protocol.evalSeeds} evaluations`,
+    ]),
+    ...selection.deviations,
   ];
   const failures = declared.filter((r) => r.record.status !== 'ok')
     .map((r) => `${r.phase} seed ${r.seed} ${STATUS_WORDS[r.record.status]}${r.record.error ? `: ${r.record.error}` : ''}`);
-  const declaredRuns = row.run ? suite.seeds.length * 2 : 0;
+  const declaredRuns = seeds.search.length + seeds.select.length + seeds.eval.length;
   const finishedRuns = declared.filter((r) => r.record.status === 'ok').length;
   const target = verdictTarget(row.targets);
   const v = rowVerdict({
@@ -214,6 +259,8 @@ function buildRow(suite: Suite, row: SuiteMethod, all: LoadedRecord[]): TableRow
     target,
     indicative: target === undefined ? undefined : indicativeReason(target),
   });
+  const protocol = protocolText(suite, row);
+  const judged = v.judgement !== undefined && protocol !== undefined;
   const deviations = suite.kind === 'proxy'
     ? [...new Set([...deviationsFor(suite, row.id), ...recordDeviations, ...runSetDeviations])]
     : [...recordDeviations, ...runSetDeviations];
@@ -224,10 +271,10 @@ function buildRow(suite: Suite, row: SuiteMethod, all: LoadedRecord[]): TableRow
     label: row.label,
     method: row.method,
     run: row.run,
-    plannedSeeds: row.run ? [...suite.seeds] : [],
+    plannedSeeds: [...seeds.eval],
     metric,
     verdict: v.verdict,
-    verdictBasis: v.basis,
+    verdictBasis: judged ? `${protocol}: ${v.basis}` : v.basis,
     judgement: v.judgement,
     ...(v.indicative ? { indicative: v.indicative } : {}),
     declaredRuns,
@@ -236,6 +283,8 @@ function buildRow(suite: Suite, row: SuiteMethod, all: LoadedRecord[]): TableRow
     unverified: records.filter((r) => r.record.provenance === undefined).length,
     command: v.verdict === 'not run' && row.run ? runCommand(suite.name) : undefined,
     status,
+    ...(protocol !== undefined ? { protocol } : {}),
+    ...(selection.seed !== undefined ? { selectedSearchSeed: selection.seed } : {}),
     ours,
     paper: paperFigures(row, metric),
     deviations,

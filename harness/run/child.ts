@@ -188,6 +188,7 @@ async function runLocked(o: PhaseChildOptions, spec: PhaseSpec, startedAt: strin
     env,
     measures,
     search: outcome?.search,
+    select: outcome?.select,
     eval: outcome?.eval,
   });
   await writeJsonAtomic(o.record, record);

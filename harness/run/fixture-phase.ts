@@ -6,10 +6,12 @@
 //   hang               never finish (and hold a grandchild process, like a data loader would, so that a
 //                      timeout must kill the whole process tree; its pid is in outDir/hang-grandchild.pid)
 //   checkpointEvery    write outDir/fixture-checkpoint.json every k steps; with ctx.resume, continue from it
+//   valAcc             report it as a select phase's validation accuracy (a fixture standing in for a select); a
+//                      list gives one per seed (config.seed, which the planner sets)
 //
 // Evidence for the tests: every finished step appends {"step", "pid"} to outDir/fixture-steps.jsonl, so a test
 // can see which process did which step and that a resumed run did not redo checkpointed steps. At the end the
-// fixture writes outDir/genotype.json, as a search would.
+// fixture writes outDir/genotype.json, as a search would (naming the genotype it was handed, if any).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -45,6 +47,7 @@ async function hangForever(outDir: string): Promise<never> {
 
 export async function runFixturePhase(work: FixturePhaseSpec, ctx: PhaseContext): Promise<PhaseOutcome> {
   const { steps, msPerStep, failAtStep, nanAtStep, hang, checkpointEvery } = work.config;
+  const valAcc = Array.isArray(work.config.valAcc) ? work.config.valAcc[work.config.seed ?? 0] : work.config.valAcc;
   const ckptFile = path.join(ctx.outDir, FIXTURE_CHECKPOINT);
   const logFile = path.join(ctx.outDir, FIXTURE_STEP_LOG);
   let start = 0;
@@ -91,6 +94,10 @@ export async function runFixturePhase(work: FixturePhaseSpec, ctx: PhaseContext)
     stepMs.push(performance.now() - t0);
     progress(i + 1, loss);
   }
-  await writeJsonAtomic(path.join(ctx.outDir, GENOTYPE_FILE), { fixture: true, steps, finalLoss: lossTrace[lossTrace.length - 1] });
-  return { status: 'ok', steps, msPerStep: median(stepMs) };
+  await writeJsonAtomic(path.join(ctx.outDir, GENOTYPE_FILE), {
+    fixture: true, steps, finalLoss: lossTrace[lossTrace.length - 1], ...(work.genotype ? { input: work.genotype } : {}),
+  });
+  const select = valAcc === undefined ? undefined
+    : { valAcc, valError: 100 * (1 - valAcc), trainImages: 0, validationImages: 0, lossTrace };
+  return { status: 'ok', steps, msPerStep: median(stepMs), ...(select ? { select } : {}) };
 }

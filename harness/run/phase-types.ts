@@ -2,7 +2,8 @@
 import type { BackendChoice } from '../../nas/backend.js';
 import type { EvalConfig, SearchConfig } from '../../nas/config.js';
 import type { LoopProgress } from '../../nas/train.js';
-import type { EvalResult, RunKey, SearchResult } from '../results/record.js';
+import type { SelectConfig } from '../suites/suite.js';
+import type { EvalResult, RunKey, SearchResult, Selection, SelectResult } from '../results/record.js';
 import type { Provenance } from '../results/provenance.js';
 
 /** The training loops' progress report (epoch counted from 0, step = steps done in the epoch). */
@@ -33,10 +34,25 @@ export interface EvalPhaseSpec {
   /** Genotype JSON file (from the search phase of the same suite/row/seed, or a published cell name). */
   genotype: string;
 }
+export type { SelectConfig };
+export interface SelectPhaseSpec {
+  kind: 'select';
+  config: SelectConfig;
+  /** Genotype JSON file of the search this run scores (the runner fills it from `genotypeFrom`). */
+  genotype: string;
+}
 /** A test double for the runner: deterministic fake work with planted failures (harness/run/fixture-phase.ts). */
 export interface FixturePhaseSpec {
   kind: 'fixture';
-  config: { steps: number; msPerStep: number; failAtStep?: number; nanAtStep?: number; hang?: boolean; checkpointEvery?: number };
+  config: {
+    steps: number; msPerStep: number; failAtStep?: number; nanAtStep?: number; hang?: boolean; checkpointEvery?: number;
+    /** Return this as a select phase's validation accuracy (a fixture standing in for a select); a list is indexed by seed. */
+    valAcc?: number | number[];
+    /** Set to each seed by the planner (when present). */
+    seed?: number;
+  };
+  /** The genotype file the runner handed it (a fixture standing in for a select or an eval). */
+  genotype?: string;
 }
 
 /**
@@ -45,13 +61,30 @@ export interface FixturePhaseSpec {
  */
 export type PhaseWork =
   | SearchPhaseSpec
+  | SelectPhaseSpec
   | EvalPhaseSpec
   /** Test double only. */
   | FixturePhaseSpec;
 
+/**
+ * Where a phase's genotype comes from. The runner resolves it to a file once the runs it names have finished:
+ *   search       the genotype that search wrote;
+ *   best-select  the genotype of the candidate whose select run scored the highest validation accuracy (ties: the
+ *                lowest search seed), as a selection protocol prescribes.
+ */
+export type GenotypeSource =
+  | { kind: 'search'; run: RunKey }
+  | { kind: 'best-select'; candidates: Array<{ select: RunKey; search: RunKey }> };
+
 /** One planned run: what the runner writes to spec.json and the child (`_phase`) reads. */
 export interface PhaseSpec extends RunKey {
   work: PhaseWork;
+  /** Runs that must have finished before this one starts: the plan's dependencies, as data any scheduler can read. */
+  needs?: RunKey[];
+  /** Where the genotype of a select or eval comes from (absent: the work names its genotype itself). */
+  genotypeFrom?: GenotypeSource;
+  /** Filled by the runner for a best-select eval: the cell it chose and every candidate's score. */
+  selection?: Selection;
   deviations: string[];
   backend: BackendChoice;
   /** wasm backend threads (absent in specs written before threads existed: 1). */
@@ -65,6 +98,7 @@ export interface PhaseOutcome {
   status: 'ok' | 'diverged';
   error?: string;
   search?: SearchResult;
+  select?: SelectResult;
   eval?: EvalResult;
   msPerStep?: number;
   steps?: number;

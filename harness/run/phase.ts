@@ -3,12 +3,16 @@ import { runEvalPhase } from './eval-phase.js';
 import { runFixturePhase } from './fixture-phase.js';
 import type { PhaseContext, PhaseOutcome, PhaseWork } from './phase-types.js';
 import { runSearchPhase } from './search-phase.js';
+import { runSelectPhase } from './select-phase.js';
 
 export async function executePhase(work: PhaseWork, ctx: PhaseContext): Promise<PhaseOutcome> {
   let outcome: PhaseOutcome;
   switch (work.kind) {
     case 'search':
       outcome = await runSearchPhase(work, ctx);
+      break;
+    case 'select':
+      outcome = await runSelectPhase(work, ctx);
       break;
     case 'eval':
       outcome = await runEvalPhase(work, ctx);
@@ -30,7 +34,7 @@ export async function executePhase(work: PhaseWork, ctx: PhaseContext): Promise<
  */
 export function guardDivergence(outcome: PhaseOutcome): PhaseOutcome {
   if (outcome.status !== 'ok') return outcome;
-  const trace = outcome.search?.lossTrace ?? outcome.eval?.lossTrace;
+  const trace = outcome.search?.lossTrace ?? outcome.select?.lossTrace ?? outcome.eval?.lossTrace;
   const last = trace && trace.length ? trace[trace.length - 1] : undefined;
   if (last !== undefined && !Number.isFinite(last)) {
     return { ...outcome, status: 'diverged', error: `final loss is ${last} (the phase reported ok)` };

@@ -1,15 +1,16 @@
-// The plan: which phases a suite runs, one PhaseSpec per (row, seed, phase), search before eval.
+// The plan: which phases a suite runs, one PhaseSpec per (row, seed, phase), each listed after the runs it needs.
+// A row runs search → eval per seed, or, with a selection protocol, k searches → a select per search → m evals of
+// the cell the best select chose (every eval needs every select).
 // A suite from harness/suites/suite.ts becomes a RunnableSuite here (`toRunnableSuite`), and so does a
 // runnable-suite JSON file (fixture suites for the tests).
 import fs from 'node:fs';
 import type { BackendChoice } from '../../nas/backend.js';
-import { SuiteError, deviationsFor, loadSuite, resolveConfigs, type Suite } from '../suites/suite.js';
+import { SuiteError, deviationsFor, loadSuite, protocolSeeds, resolvePhaseConfig, type Suite } from '../suites/suite.js';
 import { compileSchema, formatAjvErrors, parseJsonFile } from '../suites/json-schema.js';
 import { ID_PATTERN, MAX_SEED, runnableSuiteSchema } from './runnable-schema.js';
-import type { Phase } from '../results/record.js';
-import { PHASES } from '../results/layout.js';
+import type { Phase, RunKey } from '../results/record.js';
 import { configHash } from '../results/provenance.js';
-import type { EvalPhaseSpec, FixturePhaseSpec, PhaseSpec, PhaseWork, SearchPhaseSpec } from './phase-types.js';
+import type { EvalPhaseSpec, FixturePhaseSpec, PhaseSpec, PhaseWork, SearchPhaseSpec, SelectPhaseSpec } from './phase-types.js';
 
 export const RUNNABLE_SUITE_FORMAT = 'entrannas-bench/runnable-suite@1';
 
@@ -46,7 +47,18 @@ export interface RunnableMethod {
    * (the runner fills `genotype`); otherwise `genotype` must name a genotype file or published cell.
    */
   eval?: PerSeed<EvalPhaseSpec | FixturePhaseSpec>;
+  /** A selection protocol: the row then runs search seeds 0..searches−1 and eval seeds 0..evalSeeds−1. */
+  protocol?: RunnableProtocol;
   timeoutSeconds?: Partial<Record<Phase, number>>;
+}
+
+export interface RunnableProtocol {
+  /** k: searches, seeds 0..k−1, each scored by its own select run. */
+  searches: number;
+  /** Work of the select run of a search seed (the runner fills `genotype` with that search's). */
+  select: PerSeed<SelectPhaseSpec | FixturePhaseSpec>;
+  /** m: evaluations of the chosen cell, eval seeds 0..m−1 (`run --seeds` replaces this list). */
+  evalSeeds: number;
 }
 
 export type PerSeed<W> = W | ((seed: number) => W);
@@ -100,7 +112,11 @@ export function checkSeeds(seeds: readonly unknown[], where: string): number[] {
   return seeds as number[];
 }
 
-/** One PhaseSpec per (row, seed, phase), search before eval. Throws on unknown rows, bad names or bad seeds. */
+/**
+ * One PhaseSpec per (row, seed, phase), each after the runs it needs. Throws on unknown rows or bad names. `seeds`
+ * (run --seeds) replaces the suite's seeds, and a protocol row's eval seeds; its searches stay the declared k,
+ * since the choice is among all of them.
+ */
 export function planRuns(suite: RunnableSuite, opts: PlanOptions): PhaseSpec[] {
   const idRule = 'lowercase letters, digits and "-", starting with a letter or digit';
   if (typeof suite.name !== 'string' || !NAME_RE.test(suite.name)) throw new Error(`suite name ${JSON.stringify(suite.name)} is not an id (${idRule})`);
@@ -114,25 +130,43 @@ export function planRuns(suite: RunnableSuite, opts: PlanOptions): PhaseSpec[] {
   const seeds = checkSeeds(opts.seeds ?? suite.seeds, opts.seeds ? '--seeds' : `suite ${suite.name}`);
   const specs: PhaseSpec[] = [];
   for (const row of suite.methods.filter((m) => wanted.includes(m.id))) {
-    for (const seed of seeds) {
-      for (const phase of PHASES) {
-        const w = row[phase];
-        if (!w) continue;
-        const planned = typeof w === 'function' ? w(seed) : withSeed(w, seed);
-        const { work, deviation } = withMicroBatch(planned, opts.microBatch);
-        specs.push({
-          suite: suite.name,
-          row: row.id,
-          seed,
-          phase,
-          work,
-          deviations: [...suite.deviations, ...(row.deviations ?? []), ...(deviation ? [deviation] : [])],
-          backend: opts.backend,
-          threads: opts.threads ?? 1,
-          timeoutSeconds: opts.timeoutSeconds ?? row.timeoutSeconds?.[phase] ?? suite.timeoutSeconds,
-          provenance: { configHash: configHash(planned.config), suiteVersion: suite.version ?? 1 },
-        });
+    const key = (seed: number, phase: Phase): RunKey => ({ suite: suite.name, row: row.id, seed, phase });
+    const add = (seed: number, phase: Phase, w: PerSeed<PhaseWork>, deps: Pick<PhaseSpec, 'needs' | 'genotypeFrom'> = {}): void => {
+      const planned = typeof w === 'function' ? w(seed) : withSeed(w, seed);
+      const { work, deviation } = withMicroBatch(planned, opts.microBatch);
+      specs.push({
+        ...key(seed, phase),
+        work,
+        ...deps,
+        deviations: [...suite.deviations, ...(row.deviations ?? []), ...(deviation ? [deviation] : [])],
+        backend: opts.backend,
+        threads: opts.threads ?? 1,
+        timeoutSeconds: opts.timeoutSeconds ?? row.timeoutSeconds?.[phase] ?? suite.timeoutSeconds,
+        provenance: { configHash: configHash(planned.config), suiteVersion: suite.version ?? 1 },
+      });
+    };
+    const p = row.protocol;
+    if (p === undefined) {
+      for (const seed of seeds) {
+        if (row.search) add(seed, 'search', row.search);
+        if (row.eval) {
+          add(seed, 'eval', row.eval, row.search ? { needs: [key(seed, 'search')], genotypeFrom: { kind: 'search', run: key(seed, 'search') } } : {});
+        }
       }
+      continue;
+    }
+    if (!row.search || !row.eval) throw new Error(`row "${row.id}" declares a selection protocol but has no ${row.search ? 'eval' : 'search'} phase`);
+    if (!(Number.isInteger(p.searches) && p.searches >= 1 && Number.isInteger(p.evalSeeds) && p.evalSeeds >= 1)) {
+      throw new Error(`row "${row.id}": protocol searches (${p.searches}) and evalSeeds (${p.evalSeeds}) must be positive integers`);
+    }
+    const { searches: searchSeeds, evals: evalSeeds } = protocolSeeds(p);
+    for (const seed of searchSeeds) add(seed, 'search', row.search);
+    for (const seed of searchSeeds) {
+      add(seed, 'select', p.select, { needs: [key(seed, 'search')], genotypeFrom: { kind: 'search', run: key(seed, 'search') } });
+    }
+    const candidates = searchSeeds.map((seed) => ({ select: key(seed, 'select'), search: key(seed, 'search') }));
+    for (const seed of opts.seeds ? seeds : evalSeeds) {
+      add(seed, 'eval', row.eval, { needs: candidates.map((c) => c.select), genotypeFrom: { kind: 'best-select', candidates } });
     }
   }
   return specs;
@@ -150,10 +184,17 @@ export function toRunnableSuite(suite: Suite): RunnableSuite {
     methods: rows.map((row) => ({
       id: row.id,
       deviations: deviationsFor(suite, row.id),
-      search: (seed: number) => ({ kind: 'search' as const, config: resolveConfigs(suite, row, seed).search }),
-      // genotype is filled by the runner with <search outDir>/genotype.json
-      eval: (seed: number) => ({ kind: 'eval' as const, config: resolveConfigs(suite, row, seed).eval, genotype: '' }),
-      timeoutSeconds: { search: suite.timeouts.searchSeconds, eval: suite.timeouts.evalSeconds },
+      search: (seed: number) => ({ kind: 'search' as const, config: resolvePhaseConfig(suite, row, seed, 'search') }),
+      // genotype is filled by the runner from genotypeFrom (the search's <outDir>/genotype.json, or the selected one)
+      eval: (seed: number) => ({ kind: 'eval' as const, config: resolvePhaseConfig(suite, row, seed, 'eval'), genotype: '' }),
+      ...(row.protocol ? {
+        protocol: {
+          searches: row.protocol.searches,
+          evalSeeds: row.protocol.evalSeeds,
+          select: (seed: number) => ({ kind: 'select' as const, config: resolvePhaseConfig(suite, row, seed, 'select'), genotype: '' }),
+        },
+      } : {}),
+      timeoutSeconds: { search: suite.timeouts.searchSeconds, select: suite.timeouts.evalSeconds, eval: suite.timeouts.evalSeconds },
     })),
   };
 }

@@ -5,8 +5,9 @@
 //  - A record with status ok or diverged is finished: it is never redone or overwritten.
 //  - A run that fails (non-zero exit, crash, thrown error), diverges or times out still gets a record that says
 //    so, with the error, and the plan goes on. A timeout kills the child's whole process group.
-//  - Search runs before eval for each (row, seed); eval reads <search outDir>/genotype.json. If the search did
-//    not succeed, the eval gets a `failed` record ("search failed: …") without running.
+//  - A run starts when the runs it `needs` (plan data, harness/run/plan.ts) have records: search before eval of a
+//    (row, seed), and for a selection protocol searches → selects → evals. Its genotype is resolved then
+//    (inputs.ts). If a needed run did not succeed, the run gets a `failed` record ("search failed: …") without running.
 //  - With `resume`, unfinished runs rerun with resume=true so phases continue from their checkpoints.
 //  - A run whose lock (harness/run/lock.ts) a live process holds (an orphan of a killed runner that is still
 //    stopping, a runner on another host) is waited for briefly, then left alone: never two writers of one run.
@@ -30,10 +31,11 @@ import { canonicalJson } from './resume-guard.js';
 import { moveAside, moveUnreadable, restartRun, waitForRunLock } from './run-state.js';
 import { setLongTimeout } from './timers.js';
 import type { MeasureSnapshot } from '../measure/meter.js';
-import type { Phase, RunRecord, RunStatus } from '../results/record.js';
+import type { RunKey, RunRecord, RunStatus } from '../results/record.js';
 import { runLabel, runPaths, type RunPaths } from '../results/layout.js';
 import { readRecord } from '../results/store.js';
 import { RUNNER_PIPE_ENV, RUN_BUSY_EXIT, childArgs, decodeChildMessage, runnerRecord, type ChildMessage } from './child-protocol.js';
+import { resolveInputs } from './inputs.js';
 import type { PhaseSpec, Progress } from './phase-types.js';
 import { silentReporter, type ProgressReporter } from './progress.js';
 
@@ -150,7 +152,7 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
   };
   const touched = new Set<string>();
 
-  const runOne = async (spec: PhaseSpec, search: RunResult | undefined): Promise<RunResult> => {
+  const runOne = async (spec: PhaseSpec, recordOf: (k: RunKey) => RunRecord | undefined): Promise<RunResult> => {
     const paths = runPaths(opts.resultsDir, spec);
     const label = runLabel(spec);
     for (const p of [paths.record, paths.outDir]) inside(opts.resultsDir, p, label);
@@ -180,27 +182,16 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
       warnings.push(`${label}: its record was unreadable; moved it to ${to} and reran the run`);
     }
 
-    let work = spec.work;
-    if (search) {
-      const s = search.record;
+    const input = resolveInputs(spec, recordOf, opts.resultsDir);
+    if (!input.ok) {
       const now = new Date().toISOString();
-      let why: string | undefined;
-      if (!s) why = interruptedBy !== undefined ? 'search did not run (runner interrupted)' : 'search has no record: it has not run yet';
-      else if (s.status !== 'ok') why = `search ${s.status}: ${s.error ?? 'no error message'}`;
-      else if (!fs.existsSync(runPaths(opts.resultsDir, search.spec).genotype)) {
-        why = `search failed: it finished but wrote no genotype at ${runPaths(opts.resultsDir, search.spec).genotype}`;
-      }
-      if (why !== undefined) {
-        const record = runnerRecord({ spec, status: 'failed', error: why, startedAt: now, finishedAt: now });
-        await writeStep(paths.record, 'the run record', () => writeJsonAtomic(paths.record, record));
-        reporter.log(`[${label}] failed: ${why} (not run)`);
-        return { spec, recordPath: paths.record, record, action: 'not-run' };
-      }
-      if (work.kind === 'eval') work = { ...work, genotype: runPaths(opts.resultsDir, search.spec).genotype };
+      const record = runnerRecord({ spec, status: 'failed', error: input.why, startedAt: now, finishedAt: now });
+      await writeStep(paths.record, 'the run record', () => writeJsonAtomic(paths.record, record));
+      reporter.log(`[${label}] failed: ${input.why} (not run)`);
+      return { spec, recordPath: paths.record, record, action: 'not-run' };
     }
-    const resolved: PhaseSpec = { ...spec, work };
-    await writeStep(paths.spec, 'the phase spec', () => writeJsonAtomic(paths.spec, resolved));
-    const record = await runChild(resolved, paths, label, Boolean(opts.resume) && !restart);
+    await writeStep(paths.spec, 'the phase spec', () => writeJsonAtomic(paths.spec, input.spec));
+    const record = await runChild(input.spec, paths, label, Boolean(opts.resume) && !restart);
     if (record === 'busy') return { spec, recordPath: paths.record, action: 'busy', note: 'another process took the run lock first' };
     if (record.status === 'failed' && isDiskFull(record.error)) stopAll(new RunnerFault(`${label}: the phase ran out of disk space: ${record.error}`));
     return { spec, recordPath: paths.record, record, action: 'ran' };
@@ -338,31 +329,26 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
     return record;
   };
 
-  // Chains: for each (row, seed), search then eval. Each phase takes a slot of the limit separately.
-  const chains = new Map<string, PhaseSpec[]>();
-  for (const s of specs) {
-    const key = JSON.stringify([s.suite, s.row, s.seed]);
-    chains.set(key, [...(chains.get(key) ?? []), s]);
+  // Each run waits for the runs it needs, then takes a slot of the limit. The plan lists a run after the runs it
+  // needs; a needed run outside this plan (run --methods, one task of a job array) is read from its record on disk.
+  const started = new Map<string, Promise<RunResult>>();
+  const recordOf = (k: RunKey): RunRecord | undefined =>
+    results.find((r) => runLabel(r.spec) === runLabel(k))?.record ?? readRecord(runPaths(opts.resultsDir, k).record);
+  for (const spec of specs) {
+    const needed = (spec.needs ?? []).flatMap((k) => started.get(runLabel(k)) ?? []);
+    started.set(runLabel(spec), Promise.all(needed).then(() =>
+      limit(() => runOne(spec, recordOf)).then((res) => {
+        results.push(res);
+        return res;
+      }, (err: unknown) => {
+        stopAll(err instanceof RunnerFault ? err : new RunnerFault(`${runLabel(spec)}: the runner itself failed: ${errorText(err)}`));
+        const res: RunResult = { spec, recordPath: runPaths(opts.resultsDir, spec).record, action: 'interrupted' };
+        results.push(res);
+        return res;
+      })));
   }
-  const order: Record<Phase, number> = { search: 0, eval: 1 };
   try {
-    await Promise.all(
-      [...chains.values()].map(async (chain) => {
-        chain.sort((a, b) => order[a.phase] - order[b.phase]);
-        let search: RunResult | undefined;
-        for (const spec of chain) {
-          let res: RunResult;
-          try {
-            res = await limit(() => runOne(spec, spec.phase === 'eval' ? search : undefined));
-          } catch (err) {
-            stopAll(err instanceof RunnerFault ? err : new RunnerFault(`${runLabel(spec)}: the runner itself failed: ${errorText(err)}`));
-            res = { spec, recordPath: runPaths(opts.resultsDir, spec).record, action: 'interrupted' };
-          }
-          results.push(res);
-          if (spec.phase === 'search') search = res;
-        }
-      }),
-    );
+    await Promise.all(started.values());
   } finally {
     if (opts.handleSignals) for (const sig of SIGNALS) process.off(sig, onSignal);
   }

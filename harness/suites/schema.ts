@@ -89,7 +89,7 @@ function searchProperties(): Record<string, Schema> {
     dst: obj({ betaInit: { type: 'number' }, sparsityPenalty: nonNegative }),
     pcdarts: obj({ k: int(1), edgeNormalization: bool }),
     darts: obj({ hessianEpsilon: positive }),
-    randomWs: obj({ candidates: int(1) }),
+    randomWs: obj({ candidates: int(1), candidateBatches: int(0), finalists: int(0) }),
   };
 }
 
@@ -171,6 +171,23 @@ export const targetSchema: Schema = obj(
   ['sd', 'n', 'verdict', 'note', 'indicative'],
 );
 
+/** A selection protocol (harness/suites/suite.ts SuiteProtocol): k searches, a select run each, m evaluations. */
+const protocolSchema: Schema = obj({
+  searches: { ...int(1), description: 'k: searches with seeds 0..k-1, each scored by a select run' },
+  select: {
+    ...deepPartial(obj({
+      ...evalProperties(),
+      validation: obj({
+        portion: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'fraction of the training set held out to score the select runs' },
+        seed: int(0),
+      }),
+    })),
+    description: "overrides of the row's eval config for the select runs (e.g. epochs), and the validation split held out of the training set",
+  },
+  evalSeeds: { ...int(1), description: 'm: evaluations of the selected cell, eval seeds 0..m-1' },
+  source: text,
+});
+
 const methodRowSchema = obj(
   {
     id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
@@ -179,11 +196,12 @@ const methodRowSchema = obj(
     run: bool,
     search: searchOverridesSchema,
     eval: evalOverridesSchema,
+    protocol: protocolSchema,
     targets: { type: 'array', items: targetSchema },
     deviations: { type: 'array', items: deviationSchema },
     notes: { type: 'array', items: text },
   },
-  ['run', 'search', 'eval', 'targets', 'deviations', 'notes'],
+  ['run', 'search', 'eval', 'protocol', 'targets', 'deviations', 'notes'],
 );
 
 export const suiteSchema: Schema = obj(

@@ -13,6 +13,8 @@ import { evalConfigSchema, searchConfigSchema, suiteSchema } from './schema.js';
 import { compileSchema, formatAjvErrors, parseJsonFile } from './json-schema.js';
 import { ERROR_METRICS, type Target } from './targets.js';
 import { packageRoot } from '../../nas/util/fs.js';
+import type { ValidationSplitConfig } from '../../nas/data/splits.js';
+import type { Phase } from '../results/record.js';
 
 export type SuiteKind = 'paper' | 'proxy';
 
@@ -23,6 +25,37 @@ export interface Deviation {
   fields?: string[];
 }
 
+/**
+ * A selection protocol (DARTS: "run the search 4 times with different seeds and pick the best cell based on its
+ * validation performance obtained by training from scratch for a short period"): k searches, a select run per
+ * search (the row's eval config with `select` overrides, scored on a validation split held out of the training
+ * set), then m evaluations of the chosen cell. Their mean is what a mean-of-k target with the source's n compares.
+ */
+export interface SuiteProtocol {
+  /** k: search seeds 0..k−1. */
+  searches: number;
+  /** Overrides of the row's eval config for the select runs (e.g. epochs: 100), and the validation split. */
+  select: EvalOverrides & { validation?: Partial<ValidationSplitConfig> };
+  /** m: evaluations of the chosen cell, eval seeds 0..m−1. */
+  evalSeeds: number;
+  /** Where the protocol comes from, in words. */
+  source: string;
+}
+
+/** The seeds a protocol declares: searches (and their selects) 0..k−1, evaluations 0..m−1. */
+export function protocolSeeds(p: Pick<SuiteProtocol, 'searches' | 'evalSeeds'>): { searches: number[]; evals: number[] } {
+  const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+  return { searches: upTo(p.searches), evals: upTo(p.evalSeeds) };
+}
+
+/** A select run's configuration: the short training schedule and the validation split. */
+export interface SelectConfig extends EvalConfig {
+  validation: ValidationSplitConfig;
+}
+
+/** Half the training set, split with seed 0, unless the protocol says otherwise (DARTS' search split is also half). */
+export const DEFAULT_VALIDATION: ValidationSplitConfig = { portion: 0.5, seed: 0 };
+
 export interface SuiteMethod {
   /** Row id: the <methodId> directory of its run records. */
   id: string;
@@ -32,6 +65,8 @@ export interface SuiteMethod {
   run: boolean;
   search?: SearchOverrides;
   eval?: EvalOverrides;
+  /** A selection protocol (absent: each seed is one search and one eval of its cell). */
+  protocol?: SuiteProtocol;
   targets: Target[];
   /** Deviations that apply to this row only (proxy suites). */
   deviations: Deviation[];
@@ -112,6 +147,20 @@ export function resolveConfigs(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<
   const search = merge(merge(defaultSearchConfig(row.method, seed), suite.search), row.search);
   const evalCfg = merge(merge(defaultEvalConfig(seed), suite.eval), row.eval);
   return { search: { ...search, method: row.method, seed }, eval: { ...evalCfg, seed } };
+}
+
+/** The configuration of one phase of a row, as the plan gives it to the run and the tables check records against. */
+export function resolvePhaseConfig(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval' | 'protocol'>, seed: number, phase: 'search'): SearchConfig;
+export function resolvePhaseConfig(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval' | 'protocol'>, seed: number, phase: 'select'): SelectConfig;
+export function resolvePhaseConfig(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval' | 'protocol'>, seed: number, phase: 'eval'): EvalConfig;
+export function resolvePhaseConfig(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval' | 'protocol'>, seed: number, phase: Phase): SearchConfig | SelectConfig | EvalConfig;
+export function resolvePhaseConfig(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval' | 'protocol'>, seed: number, phase: Phase): SearchConfig | SelectConfig | EvalConfig {
+  const { search, eval: ev } = resolveConfigs(suite, row, seed);
+  if (phase === 'search') return search;
+  if (phase === 'eval') return ev;
+  if (row.protocol === undefined) throw new Error('resolvePhaseConfig: a select phase needs a row with a selection protocol');
+  const { validation, ...overrides } = row.protocol.select;
+  return { ...merge(ev, overrides), seed, validation: { ...DEFAULT_VALIDATION, ...validation } };
 }
 
 export interface ConfigDifference {
@@ -234,8 +283,25 @@ function semanticProblems(s: Suite): string[] {
     if (s.kind === 'paper' && row.run && verdicts.length === 0) {
       problems.push(`${at}/targets needs one target with verdict: true (row "${row.id}" runs in a paper suite)`);
     }
+    if (row.protocol !== undefined) {
+      if (!row.run) problems.push(`${at}/protocol: a selection protocol needs run: true (row "${row.id}" only carries published figures)`);
+      for (const { t, j } of verdicts) {
+        if (t.aggregate !== 'mean-of-k') {
+          problems.push(`${at}/targets/${j}/aggregate is "${t.aggregate}"; a protocol row's verdict is the mean of its ${row.protocol.evalSeeds} evaluations of the selected cell, so its target is mean-of-k`);
+        }
+      }
+    }
     if (!row.run) return;
     const seed = s.seeds[0];
+    if (row.protocol !== undefined) {
+      const { validation, ...sel } = resolvePhaseConfig(s, row, 0, 'select');
+      if (!validateEvalConfig(sel)) {
+        for (const l of formatAjvErrors(validateEvalConfig.errors)) problems.push(`${at}: merged select config: ${l}`);
+      }
+      if (!(validation.portion > 0 && validation.portion < 1)) {
+        problems.push(`${at}/protocol/select/validation/portion must be in (0, 1), got ${validation.portion}`);
+      }
+    }
     const { search, eval: ev } = resolveConfigs(s, row, seed);
     for (const p of searchConfigProblems(search)) problems.push(`${at}: merged search config: ${p}`);
     for (const p of evalConfigProblems(ev)) problems.push(`${at}: merged eval config: ${p}`);

@@ -307,7 +307,9 @@ export function verdictRows(report: Report, statusText: (c: TableRow['status']['
       supernet: r.ours.supernetValAcc, derived: r.ours.derivedValAcc, deviceDays: r.ours.searchDeviceDays,
     },
     paper: r.paper.error ? { value: r.paper.error.value, aggregate: r.paper.error.aggregate, tag: r.paper.error.tag, source: `${r.paper.error.source.paper}, ${r.paper.error.source.version}` } : undefined,
-    runs: r.run ? `search ${statusText(r.status.search)} · eval ${statusText(r.status.eval)}` : 'reference only',
+    runs: r.run
+      ? `search ${statusText(r.status.search)} · ${r.protocol !== undefined ? `select ${statusText(r.status.select)} · ` : ''}eval ${statusText(r.status.eval)}`
+      : 'reference only',
     command: r.command,
     deviations: r.deviations,
   }));

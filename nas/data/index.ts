@@ -24,7 +24,7 @@ import { loadSynthetic } from './synthetic.js';
 import { DataError, type LoadedDataset, type Split } from './types.js';
 
 export * from './types.js';
-export { searchSplits, balancedSubset, portionSplit, perClassSubsets } from './splits.js';
+export { searchSplits, balancedSubset, portionSplit, perClassSubsets, validationSplit, type ValidationSplitConfig } from './splits.js';
 export { fetchCifar10, CIFAR10_URL, CIFAR10_MD5 } from './cifar10.js';
 export { parseIdx, readIdxFile } from './idx.js';
 export { resizeImage, augRng, type ResizeMethod } from './augment.js';

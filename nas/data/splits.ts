@@ -128,3 +128,21 @@ export function searchSplits(ds: LoadedDataset, cfg: DataConfig, seed: number): 
     : portionSplit(train.labels, train.numClasses, cfg.trainPortion, rng);
   return { weights: train.subset(s.weights, `${train.name}/weights`), arch: train.subset(s.arch, `${train.name}/arch`) };
 }
+
+/** The validation split a select phase holds out of the training set (never the test set). */
+export interface ValidationSplitConfig {
+  /** Fraction of the training set held out for validation, in (0, 1). */
+  portion: number;
+  /** Seed of the split. Not the run's seed: every candidate of a selection is scored on the same images. */
+  seed: number;
+}
+
+/**
+ * Train / validation halves of a training split, stratified by class as portionSplit is (each class gives
+ * floor((1 − portion)·n_c) to training, seeded-random classes take the few left over), deterministic under cfg.seed.
+ */
+export function validationSplit(train: Split, cfg: ValidationSplitConfig): { train: Split; validation: Split } {
+  if (!(cfg.portion > 0 && cfg.portion < 1)) throw new Error(`validation portion must be in (0, 1), got ${cfg.portion}`);
+  const s = portionSplit(train.labels, train.numClasses, 1 - cfg.portion, new Rng(cfg.seed).child('data/validation-split'));
+  return { train: train.subset(s.weights, `${train.name}/select-train`), validation: train.subset(s.arch, `${train.name}/validation`) };
+}
