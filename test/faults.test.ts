@@ -247,7 +247,7 @@ describe('faults: the runner dies, the child stops, --resume finishes the same r
 
   it('two runners on one results directory: the second refuses at once naming the first; the first is unharmed', async () => {
     const dir = tmp();
-    const suite = writeSuite(dir, { name: 'two', seeds: [0], timeoutSeconds: 120, deviations: ['fixture'], methods: [{ id: 'fx', search: fixture({ steps: 20, msPerStep: 100, checkpointEvery: 1 }) }] });
+    const suite = writeSuite(dir, { name: 'two', seeds: [0], timeoutSeconds: 120, deviations: ['fixture'], methods: [{ id: 'fx', search: fixture({ steps: 100, msPerStep: 100, checkpointEvery: 1 }) }] });
     const out = path.join(dir, 'out');
     const paths = runPaths(out, { suite: 'two', row: 'fx', seed: 0, phase: 'search' });
     const first = startRunner(['run', suite, '--out', out, '--backend', 'cpu']);
@@ -258,7 +258,7 @@ describe('faults: the runner dies, the child stops, --resume finishes the same r
     const ex = await first.exited;
     assert.equal(ex.code, 0, first.output());
     assert.equal(readJson<RunRecord>(paths.record).status, 'ok');
-    assert.deepEqual(steps(paths.outDir).map((s) => s.step), Array.from({ length: 20 }, (_, i) => i), 'one writer: every step once');
+    assert.deepEqual(steps(paths.outDir).map((s) => s.step), Array.from({ length: 100 }, (_, i) => i), 'one writer: every step once');
   });
 });
 

@@ -173,6 +173,6 @@ describe('methods: the search command reads the registry', () => {
     assert.equal(unknown.code, EXIT.usage);
     const refused = await cli(['search', '--method', 'pc-darts', '--channels', '6', '--dataset', 'synthetic', '--out', '/nonexistent/never-written']);
     assert.equal(refused.code, EXIT.usage);
-    assert.match(refused.err, /entrannas-bench search: --method pc-darts: channels \(6\) must be divisible by pcdarts\.k \(4\)/);
+    assert.match(refused.err, /entrannas-bench search: search config \(--method pc-darts\): channels \(6\) must be divisible by pcdarts\.k \(4\)/);
   });
 });

@@ -84,7 +84,7 @@ describe('selection protocol: the choice', () => {
     const r = resolveInputs(spec, (k) => (k.seed === 2 ? { ...ok(k), status: 'diverged', error: 'loss NaN' } : ok(k)), '/nonexistent');
     assert.deepEqual(r, { ok: false, why: 'select seed 2 diverged: loss NaN' });
     const missing = resolveInputs(spec, (k) => (k.seed === 3 ? undefined : ok(k)), '/nonexistent');
-    assert.deepEqual(missing, { ok: false, why: 'select seed 3 did not run (runner interrupted)' });
+    assert.deepEqual(missing, { ok: false, why: 'select seed 3 has no record: it has not run yet' });
   });
 });
 

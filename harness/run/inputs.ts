@@ -32,7 +32,7 @@ export function resolveInputs(spec: PhaseSpec, recordOf: RecordOf, resultsDir: s
   for (const k of needs) {
     const name = needs.length === 1 ? k.phase : `${k.phase} seed ${k.seed}`;
     const r = recordOf(k);
-    if (!r) return { ok: false, why: `${name} did not run (runner interrupted)` };
+    if (!r) return { ok: false, why: `${name} has no record: it has not run yet` };
     if (r.status !== 'ok') return { ok: false, why: `${name} ${r.status}: ${r.error ?? 'no error message'}` };
   }
   const src = spec.genotypeFrom;

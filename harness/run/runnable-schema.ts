@@ -23,6 +23,8 @@ const fixtureConfig = closed(
     nanAtStep: { type: 'integer', minimum: 0 },
     hang: { type: 'boolean' },
     checkpointEvery: { type: 'integer', minimum: 1 },
+    valAcc: { anyOf: [{ type: 'number', minimum: 0, maximum: 1 }, { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 } }] },
+    seed: { type: 'integer', minimum: 0 },
   },
   ['steps', 'msPerStep'],
 );
@@ -55,7 +57,9 @@ export const runnableSuiteSchema: Schema = closed(
           deviations: { type: 'array', items: { type: 'string' } },
           search: workSchema,
           eval: workSchema,
-          timeoutSeconds: closed({ search: seconds, eval: seconds }, []),
+          // A selection protocol (harness/run/plan.ts RunnableProtocol): k searches, a select each, m evals.
+          protocol: closed({ searches: { type: 'integer', minimum: 1 }, select: workSchema, evalSeeds: { type: 'integer', minimum: 1 } }, ['searches', 'select', 'evalSeeds']),
+          timeoutSeconds: closed({ search: seconds, select: seconds, eval: seconds }, []),
         },
         ['id'],
       ),
