@@ -19,6 +19,7 @@ import { runPaths } from '../harness/results/layout.js';
 import type { RunRecord } from '../harness/results/record.js';
 import { EXIT } from '../harness/commands/common.js';
 import { CheckpointDamagedError, checkpointMetaFile, saveCheckpoint, verifyCheckpoint } from '../nas/checkpoint.js';
+import { alive } from './helpers/process.js';
 
 const dirs: string[] = [];
 const started: ChildProcess[] = [];
@@ -52,20 +53,6 @@ function startRunner(args: string[]): { proc: ChildProcess; output: () => string
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
   return { proc, output: () => out, exited };
-}
-
-/** Alive and not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 async function until<T>(what: string, ms: number, probe: () => T | undefined | false): Promise<T> {

@@ -22,6 +22,7 @@ import { binPath } from '../harness/run/child-protocol.js';
 import { runPlan } from '../harness/run/runner.js';
 import { runPaths } from '../harness/results/layout.js';
 import { initBackend } from '../nas/backend.js';
+import { alive } from './helpers/process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const atomicModule = path.resolve(here, '../nas/util/fs.js');
@@ -42,20 +43,6 @@ function stepLog(outDir: string): Array<{ step: number; pid: number }> {
   const file = path.join(outDir, FIXTURE_STEP_LOG);
   if (!fs.existsSync(file)) return [];
   return fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; pid: number });
-}
-
-/** A live process (a zombie — killed, not yet reaped by init in a container — counts as dead). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return process.platform !== 'linux';
-  }
 }
 
 async function eventuallyDead(pid: number, ms = 3000): Promise<boolean> {
