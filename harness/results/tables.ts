@@ -10,6 +10,7 @@ import { rowVerdict, summarise, type Verdict } from './verdict.js';
 import type { Judgement } from './judgement.js';
 import { configHash } from './provenance.js';
 import { runLabel } from './layout.js';
+import { consistencyFigures, type ConsistencyFigures } from './consistency-figures.js';
 
 export type StatusCounts = Record<RunStatus, number>;
 
@@ -39,6 +40,8 @@ export interface OurFigures {
   /** Mean over ok search records: validation accuracy (%) of the super-net and of the derived net with inherited weights. */
   supernetValAcc?: number;
   derivedValAcc?: number;
+  /** Gap with its interval over seeds, search→eval rank correlation, search-epoch cost (consistency-figures.ts). */
+  consistency: ConsistencyFigures;
 }
 
 export interface PaperFigures {
@@ -142,6 +145,7 @@ function ourFigures(metric: Metric, search: LoadedRecord[], evals: LoadedRecord[
     searchMsPerStep: meanOf(defined(sm.map((m) => m.msPerStep))),
     supernetValAcc: meanOf(defined(okSearch.map((r) => pct(r.record.search?.supernetValAcc)))),
     derivedValAcc: meanOf(defined(okSearch.map((r) => pct(r.record.search?.derivedValAcc)))),
+    consistency: consistencyFigures(search, evals),
   };
 }
 

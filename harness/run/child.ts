@@ -10,6 +10,7 @@ import { makeRecord, type EnvProvenance } from '../results/record.js';
 import { artifactPaths } from '../results/layout.js';
 import { encodeChildMessage, runnerRecord, type ChildMessage } from './child-protocol.js';
 import { executePhase } from './phase.js';
+import { PhaseClock } from '../../nas/phase-clock.js';
 import type { PhaseContext, PhaseOutcome, PhaseSpec, Progress } from './phase-types.js';
 
 export interface PhaseChildOptions {
@@ -80,6 +81,10 @@ export async function runPhaseChild(o: PhaseChildOptions): Promise<number> {
 
   let outcome: PhaseOutcome | undefined;
   let failure: string | undefined;
+  // Process start → here (module load, backend start-up) is setup too; the phase books the rest on the clock.
+  const clock = new PhaseClock();
+  clock.add('setup.process', performance.now());
+  ctx.clock = clock;
   try {
     outcome = await executePhase(spec.work, ctx);
   } catch (err) {
@@ -90,7 +95,7 @@ export async function runPhaseChild(o: PhaseChildOptions): Promise<number> {
   attempts.record(snap, true);
   const measures = combineAttempts([
     ...(o.resume ? attempts.previous() : []),
-    toMeasures(snap, devClass, { msPerStep: outcome?.msPerStep, steps: outcome?.steps }),
+    toMeasures(snap, devClass, { msPerStep: outcome?.msPerStep, steps: outcome?.steps, phases: outcome ? clock.seconds() : undefined }),
   ]);
   const record = makeRecord(spec, {
     status: outcome ? outcome.status : 'failed',

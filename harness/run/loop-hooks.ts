@@ -11,5 +11,6 @@ export function loopHooks(ctx: PhaseContext): LoopHooks {
     notePeakTensorBytes: ctx.notePeakTensorBytes ? (b) => ctx.notePeakTensorBytes!(b) : undefined,
     checkpointDir: path.join(ctx.outDir, 'checkpoint'),
     resume: ctx.resume,
+    clock: ctx.clock,
   };
 }

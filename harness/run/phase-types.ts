@@ -2,6 +2,7 @@
 import type { BackendChoice } from '../../nas/backend.js';
 import type { EvalConfig, SearchConfig } from '../../nas/config.js';
 import type { LoopProgress } from '../../nas/train.js';
+import type { PhaseClock, PhaseSeconds } from '../../nas/phase-clock.js';
 import type { EvalResult, RunKey, SearchResult } from '../results/record.js';
 import type { Provenance } from '../results/provenance.js';
 
@@ -19,6 +20,8 @@ export interface PhaseContext {
   sampleMemory(): void;
   /** A peak measured inside a step (nas/tensor-peak.ts), higher than any between-step sample. */
   notePeakTensorBytes?(bytes: number): void;
+  /** Books the phase's time per part (setup, epochs, scoring, checkpoints, writing); the child reads it back. */
+  clock?: PhaseClock;
 }
 
 export interface SearchPhaseSpec {
@@ -64,4 +67,6 @@ export interface PhaseOutcome {
   eval?: EvalResult;
   msPerStep?: number;
   steps?: number;
+  /** Seconds per part of the phase (nas/phase-clock.ts). */
+  phases?: PhaseSeconds;
 }

@@ -49,7 +49,7 @@ const sgdSchema = obj(
   ['warmupEpochs'],
 );
 
-const adamSchema = obj({ lr: positive, beta1: unitInterval, beta2: unitInterval, weightDecay: nonNegative, gradClip: nonNegative });
+const adamSchema = obj({ lr: positive, beta1: unitInterval, beta2: unitInterval, weightDecay: nonNegative, gradClip: nonNegative, gradClipBasis: text });
 
 /** SearchConfig without method and seed (the suite row and the seed list set those). */
 function searchProperties(): Record<string, Schema> {
@@ -86,6 +86,7 @@ function searchProperties(): Record<string, Schema> {
     pcdarts: obj({ k: int(1), edgeNormalization: bool }),
     darts: obj({ hessianEpsilon: positive }),
     randomWs: obj({ candidates: int(1) }),
+    consistency: obj({ heldOut: { type: 'number', minimum: 0, exclusiveMaximum: 1 }, bnBatches: int(1), supernetPaths: int(1) }),
   };
 }
 

@@ -45,6 +45,15 @@ export class RandomWs extends SupernetSearch {
     return this.best?.genotype ?? this.sampled;
   }
 
+  /** Random-WS has no super-net: its figure is the mean over `paths` sampled paths (seeded, apart from the candidates). */
+  override supernetScoringModes(paths: number): Array<() => ModeFn> {
+    const rng = this.rng.child('supernet-paths');
+    return Array.from({ length: paths }, () => {
+      const m = this.derivedModes(this.sample(rng));
+      return () => m;
+    });
+  }
+
   /** Score `candidates` sampled architectures with the shared weights; keep the best. */
   override async finalize(score: (g: Genotype) => Promise<number>): Promise<void> {
     const rng = this.rng.child('candidates');
