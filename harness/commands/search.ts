@@ -8,7 +8,7 @@ import { METHOD_NAMES, defaultSearchConfig, listMethods, methodProblems, type Me
 import { runSearchPhase } from '../run/search-phase.js';
 import { consoleContext } from '../run/progress.js';
 import { EXIT, InputError, act, processIO, subcommand, type CommandIO, type ExitCode } from './common.js';
-import { addSizeFlags, floatOption, inputFrom, intOption, type SizeFlags } from './flags.js';
+import { addSizeFlags, floatOption, inputFrom, intOption, rangeOption, type SizeFlags } from './flags.js';
 
 /** The `search` command's own flags (beyond the size flags it shares with `eval`). */
 export interface SearchFlags {
@@ -77,7 +77,8 @@ export function register(program: Command): void {
     .option('--no-sharing', `switch feature sharing off (ablation; methods with sharing: ${sharing})`)
     .option('--lr <x>', 'weight learning rate', floatOption('--lr'))
     .option('--arch-lr <x>', 'architecture learning rate', floatOption('--arch-lr'))
-    .option('--tau-end <x>', 'anneal the softmax temperature linearly from 1 to x over the search', floatOption('--tau-end'))
+    // τ ≤ 0 divides α by zero or flips the softmax: refused here, as the suite schema refuses it.
+    .option('--tau-end <x>', 'anneal the softmax temperature linearly from 1 to x (> 0) over the search', rangeOption('--tau-end', 0))
     .option('--micro-batch <n>', 'split each batch into micro-batches of n with gradient accumulation (memory; 0 = off)', intOption('--micro-batch'))
     .addHelpText('after', methodsHelp())
     .action(async (o: SizeFlags & Omit<SearchFlags, 'noSharing'> & { method: MethodName; sharing?: boolean }, cmd: Command) => {
