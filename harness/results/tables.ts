@@ -11,6 +11,7 @@ import type { Judgement } from './judgement.js';
 import { configHash } from './provenance.js';
 import { runLabel } from './layout.js';
 import { consistencyFigures, type ConsistencyFigures } from './consistency-figures.js';
+import { searchCostOnPaperGpu, type PaperGpuCost } from './cost-figures.js';
 
 export type StatusCounts = Record<RunStatus, number>;
 
@@ -42,6 +43,8 @@ export interface OurFigures {
   derivedValAcc?: number;
   /** Gap with its interval over seeds, search→eval rank correlation, search-epoch cost (consistency-figures.ts). */
   consistency: ConsistencyFigures;
+  /** Our search-epoch cost converted to each published cost figure's GPU (cost-figures.ts). */
+  searchOnPaperGpu: PaperGpuCost[];
 }
 
 export interface PaperFigures {
@@ -146,6 +149,7 @@ function ourFigures(metric: Metric, search: LoadedRecord[], evals: LoadedRecord[
     supernetValAcc: meanOf(defined(okSearch.map((r) => pct(r.record.search?.supernetValAcc)))),
     derivedValAcc: meanOf(defined(okSearch.map((r) => pct(r.record.search?.derivedValAcc)))),
     consistency: consistencyFigures(search, evals),
+    searchOnPaperGpu: [],
   };
 }
 
@@ -196,6 +200,7 @@ function buildRow(suite: Suite, row: SuiteMethod, all: LoadedRecord[]): TableRow
   const status = { search: countStatuses(search), eval: countStatuses(evals) };
   // Every declared seed counts: the verdict sees declared runs only, and an extra seed makes the row a proxy.
   const ours = ourFigures(metric, search, evals.filter((r) => declaredSeeds.has(r.seed)));
+  ours.searchOnPaperGpu = searchCostOnPaperGpu(search, row.targets);
   const extraSeeds = [...new Set(records.filter((r) => !declaredSeeds.has(r.seed)).map((r) => r.seed))].sort((a, b) => a - b);
   const recordDeviations = [...new Set(records.flatMap((r) => r.record.deviations))];
   const runSetDeviations = extraSeeds.length === 0 ? [] : [

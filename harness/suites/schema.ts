@@ -161,6 +161,7 @@ export const targetSchema: Schema = obj(
     source: obj({ paper: text, version: text, url: text, table: text }, ['url', 'table']),
     tag: { enum: ['R', 'S', 'L', 'I'] },
     hardware: text,
+    searches: int(1),
     verdict: bool,
     note: text,
     indicative: text,
