@@ -42,7 +42,7 @@ export function evalConfigFromFlags(f: SizeFlags & EvalFlags): EvalConfig {
 /** What `eval` does: EXIT.ok with a JSON summary on stdout, EXIT.diverged on a non-finite loss. */
 export async function evalCommand(o: EvalCommandOptions, io: CommandIO = processIO): Promise<{ exitCode: ExitCode }> {
   const cfg = evalConfigFromFlags(o);
-  const info = await initBackend(o.backend);
+  const info = await initBackend(o.backend, { allowCpuFallback: o.allowCpuFallback });
   io.err(`${describeBackend(info)}\n`);
   const outDir = path.resolve(o.out);
   const ctx = consoleContext(outDir, Boolean(o.resume), `eval seed ${o.seed}`);

@@ -59,6 +59,10 @@ export function rangeOption(flag: string, min: number, max = Infinity, exclusive
   };
 }
 
+export const ALLOW_CPU_FALLBACK_FLAG = '--allow-cpu-fallback';
+export const ALLOW_CPU_FALLBACK_HELP = 'with --backend tensorflow-gpu: when TensorFlow falls back to the CPU (no CUDA 11.2 / cuDNN 8.1), ' +
+  'run on and book CPU time instead of stopping';
+
 /** --backend: one of nas/backend.ts BACKEND_NAMES, default auto. */
 export function backendOption(description = 'tfjs backend'): Option {
   return new Option('--backend <name>', description).choices([...BACKEND_NAMES]).default('auto');
@@ -93,6 +97,7 @@ export interface SizeFlags {
   testSubset?: number;
   stepsPerEpoch?: number;
   backend: BackendChoice;
+  allowCpuFallback?: boolean;
   out: string;
   resume?: boolean;
 }
@@ -110,6 +115,7 @@ export function addSizeFlags(cmd: Command): Command {
     .option('--subset <n>', 'use a seeded class-balanced subset of n training images', intOption('--subset', 1))
     .option('--steps-per-epoch <n>', 'cap optimisation steps per epoch (proxy runs)', intOption('--steps-per-epoch', 1))
     .addOption(backendOption())
+    .option(ALLOW_CPU_FALLBACK_FLAG, ALLOW_CPU_FALLBACK_HELP)
     .option('--out <dir>', 'output directory', 'out')
     .option('--resume', 'continue from the checkpoint in --out');
 }

@@ -13,7 +13,7 @@ import { renderConsole } from '../results/render.js';
 import { writeHtmlReport } from '../views/html.js';
 import { outputFiles, writeOutputs } from '../views/outputs.js';
 import { EXIT, act, subcommand, type CommandIO } from './common.js';
-import { intOption, parseMethods, parseSeeds, parseTimeout } from './flags.js';
+import { ALLOW_CPU_FALLBACK_FLAG, ALLOW_CPU_FALLBACK_HELP, intOption, parseMethods, parseSeeds, parseTimeout } from './flags.js';
 
 /** 128 + SIGINT, the shell's code for a run stopped by ^C (rerun with --resume). */
 const INTERRUPTED = 130;
@@ -22,6 +22,7 @@ export interface RunCommandOptions {
   seeds?: number[];
   methods?: string[];
   backend: BackendChoice;
+  allowCpuFallback?: boolean;
   out: string;
   resume?: boolean;
   fresh?: boolean;
@@ -80,7 +81,7 @@ export function formatSummary(suite: string, resultsDir: string, s: RunSummary):
 export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: RunCommandDeps): Promise<number> {
   const loaded = await deps.loadSuite(suiteArg);
   const suite = loaded.runnable;
-  const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, timeoutSeconds: o.timeout, microBatch: o.microBatch });
+  const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, allowCpuFallback: o.allowCpuFallback, timeoutSeconds: o.timeout, microBatch: o.microBatch });
   const resultsDir = path.resolve(o.out);
   const prepared = prepareResultsDir(resultsDir, suite.name, { resume: o.resume, fresh: o.fresh });
   const say = (line: string): void => void deps.stdout.write(line + '\n');
@@ -129,6 +130,7 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
     .option('--seeds <list>', 'comma-separated seeds (default: the suite\'s)', parseSeeds)
     .option('--methods <list>', 'comma-separated method ids (default: all of the suite\'s)', parseMethods)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))
+    .option(ALLOW_CPU_FALLBACK_FLAG, ALLOW_CPU_FALLBACK_HELP)
     .option('--out <dir>', 'results directory', 'results')
     .option('--resume', 'keep finished runs; rerun missing, failed and timed-out runs, continuing from checkpoints')
     .option('--fresh', 'move existing runs of this suite to <out>/archive/ and start over')

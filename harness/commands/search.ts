@@ -39,7 +39,7 @@ export async function searchCommand(o: SearchCommandOptions, io: CommandIO = pro
   const cfg = searchConfigFromFlags(o.method, o);
   const problems = methodProblems(cfg);
   if (problems.length > 0) throw new InputError(`--method ${o.method}: ${problems.join('; ')}`);
-  const info = await initBackend(o.backend);
+  const info = await initBackend(o.backend, { allowCpuFallback: o.allowCpuFallback });
   io.err(`${describeBackend(info)}\n`);
   const outDir = path.resolve(o.out);
   const ctx = consoleContext(outDir, Boolean(o.resume), `search ${o.method} seed ${o.seed}`);

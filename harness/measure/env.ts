@@ -1,4 +1,5 @@
 // Environment provenance recorded with every run: code version, runtime, backend and hardware.
+import type { GpuCheck } from '../../nas/gpu-check.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -58,6 +59,7 @@ export interface BackendFacts {
   name: string;
   threads: number;
   simd: boolean;
+  gpu?: GpuCheck;
 }
 
 /**
@@ -80,5 +82,6 @@ export function collectEnv(backend: BackendFacts | { requested: string }): EnvPr
     ...(gpu !== undefined ? { gpuModel: gpu } : {}),
     platform: `${process.platform}-${process.arch} ${os.release()}`,
     ...(facts ? { kernelPath: kernelPath() } : {}),
+    ...(facts?.gpu ? { gpuCheck: facts.gpu } : {}),
   };
 }

@@ -70,6 +70,8 @@ export interface EnvProvenance {
   platform: string;
   /** 'nas' (our kernels: wasm, cpu) or 'stock' (stock tfjs ops: native backends, or NAS_KERNEL_PATH=stock). */
   kernelPath?: string;
+  /** tensorflow-gpu: whether work ran on the GPU (device check and probe), with model, driver, CUDA and cuDNN. */
+  gpuCheck?: { onGpu: boolean; deviceCheck?: boolean; probeMs: number; probeGflops: number; reason?: string; model?: string; driver?: string; cudaDriver?: string; cudnn?: string };
 }
 
 /** What a search phase returns (the method's outputs, spec §6 consistency metrics). */

@@ -45,7 +45,7 @@ export async function runPhaseChild(o: PhaseChildOptions): Promise<number> {
 
   let backend: BackendInfo;
   try {
-    backend = await initBackend(spec.backend);
+    backend = await initBackend(spec.backend, { allowCpuFallback: spec.allowCpuFallback });
   } catch (err) {
     const now = new Date().toISOString();
     const msg = `backend ${spec.backend}: ${err instanceof Error ? err.message : String(err)}`;

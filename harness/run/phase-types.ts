@@ -55,6 +55,8 @@ export interface PhaseSpec extends RunKey {
   work: PhaseWork;
   deviations: string[];
   backend: BackendChoice;
+  /** tensorflow-gpu that fell back to the CPU runs on and books CPU time (nas/gpu-check.ts). */
+  allowCpuFallback?: boolean;
   timeoutSeconds: number;
   /** The configuration's hash as the suite resolved it, before command-line overrides, and the suite's version. */
   provenance?: Provenance;

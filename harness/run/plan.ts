@@ -54,6 +54,8 @@ export interface PlanOptions {
   /** Row ids to run (`run --methods`); default every row. */
   methods?: string[];
   backend: BackendChoice;
+  /** tensorflow-gpu fell back to the CPU: run on, booking CPU time (else the phase fails naming the libraries). */
+  allowCpuFallback?: boolean;
   /** Overrides every phase's timeout (seconds; 0 = none). */
   timeoutSeconds?: number;
   /** Split search batches into micro-batches of this size (memory), recorded as a deviation; 0/undefined: as the suite. */
@@ -109,6 +111,7 @@ export function planRuns(suite: RunnableSuite, opts: PlanOptions): PhaseSpec[] {
           work,
           deviations: [...suite.deviations, ...(row.deviations ?? []), ...(deviation ? [deviation] : [])],
           backend: opts.backend,
+          ...(opts.allowCpuFallback ? { allowCpuFallback: true } : {}),
           timeoutSeconds: opts.timeoutSeconds ?? row.timeoutSeconds?.[phase] ?? suite.timeoutSeconds,
           provenance: { configHash: configHash(planned.config), suiteVersion: suite.version ?? 1 },
         });
