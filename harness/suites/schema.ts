@@ -166,7 +166,7 @@ export const targetSchema: Schema = obj(
     note: text,
     indicative: text,
   },
-  ['sd', 'n', 'verdict', 'note', 'indicative'],
+  ['sd', 'n', 'searches', 'verdict', 'note', 'indicative'],
 );
 
 const methodRowSchema = obj(
