@@ -263,12 +263,19 @@ describe('suites: built-in suites', () => {
     assert.equal(row.targets.find((t) => t.metric === 'macs')!.value, 594);
   });
 
-  it('smoke: three methods, one seed, tiny Fashion-MNIST proxy with every deviation listed', () => {
+  it('smoke: three methods and a DARTS control row, one seed, tiny Fashion-MNIST proxy with every deviation listed', () => {
     const s = loadSuite('smoke');
     assert.equal(s.kind, 'proxy');
     assert.deepEqual(s.seeds, [0]);
     const runs = resolveRuns(s);
-    assert.deepEqual(runs.map((r) => r.method), ['entrannas', 'entrannas-dst', 'darts-1st']);
+    assert.deepEqual(runs.map((r) => r.method), ['entrannas', 'entrannas-dst', 'darts-1st', 'darts-1st']);
+    // The control row differs from EnTranNAS in the method only: weight lr, batch, α warm-up, ops and α clip agree.
+    const control = runs.find((r) => r.methodId === 'darts-1st-control')!;
+    const en = runs.find((r) => r.methodId === 'entrannas')!;
+    for (const get of [(r: typeof en) => r.search.weights.lr, (r: typeof en) => r.search.batchSize, (r: typeof en) => r.search.archWarmupEpochs,
+      (r: typeof en) => r.search.arch.gradClip, (r: typeof en) => r.search.space.ops.join(',')]) {
+      assert.equal(get(control), get(en));
+    }
     for (const r of runs) {
       assert.equal(r.search.data.dataset, 'fashion-mnist');
       assert.equal(r.eval.data.dataset, 'fashion-mnist');
