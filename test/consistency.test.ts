@@ -9,6 +9,8 @@ import { heldOutParts, perClassSubsets, portionSplit } from '../nas/data/splits.
 import { wilson95 } from '../nas/util/stats.js';
 import { kendallTauB, spearmanRho, rankConsistency } from '../harness/results/rank-correlation.js';
 import { ratioCi } from '../harness/results/consistency-figures.js';
+import { consistencyLines } from '../harness/results/render-consistency.js';
+import type { TableRow } from '../harness/results/tables.js';
 import { useBackend } from './helpers/backend.js';
 
 const close = (a: number, b: number, tol = 1e-4) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -89,5 +91,21 @@ describe('consistency gap and rank correlation', function () {
     const r = ratioCi({ mean: 10, moe95: 1, n: 3 }, { mean: 20, moe95: 2, n: 3 })!;
     assert.equal(r.ratio, 0.5);
     close(r.ci95![0], 0.5 * (1 - Math.SQRT2 * 0.1), 1e-12);
+  });
+
+  it('the cost ratios divide by the DARTS 1st-order row, or in a suite without one (an ablation) by its first row', () => {
+    const row = (rowId: string, method: string, seconds: number, rssMB: number) => ({
+      rowId, method, ours: { searchOnPaperGpu: [], consistency: {
+        gap: { mean: 1, moe95: 0.5, n: 3 },
+        searchEpochSeconds: { mean: seconds, moe95: NaN, n: 3 },
+        searchPeakRssBytes: { mean: rssMB * 2 ** 20, moe95: NaN, n: 3 },
+      } },
+    }) as unknown as TableRow;
+    const cells = (lines: string[], id: string) => lines.find((l) => l.startsWith(`| \`${id}\``))!.split(' | ');
+    const ablation = consistencyLines([row('sharing', 'entrannas', 9, 300), row('no-sharing', 'entrannas', 18, 450)]);
+    assert.match(ablation.find((l) => l.startsWith('| row'))!, /÷ `sharing`: search s \| ÷ `sharing`: peak RSS/);
+    assert.deepEqual(cells(ablation, 'no-sharing').slice(6, 8), ['2.00', '1.50 |']);
+    const withDarts = consistencyLines([row('entrannas', 'entrannas', 6, 300), row('darts-1st', 'darts-1st', 24, 600)]);
+    assert.deepEqual(cells(withDarts, 'entrannas').slice(6, 8), ['0.25', '0.50 |']);
   });
 });
