@@ -11,17 +11,19 @@ import type { DwGeom, PoolGeom, SimdKernels } from './simd.js';
 import { splitRange, type KernelPool } from './parallel.js';
 
 /** The module's exports: SimdKernels, with the channel count looped over (CV) appended where it can differ from C. */
-export type RawKernels = Omit<SimdKernels, 'threads' | 'pwFilterAll' | 'dwFilter' | 'dwInput' | 'dwForward' | 'bnStats64' | 'bnGradStats64'> & {
+export type RawKernels = Omit<SimdKernels, 'threads' | 'pwFilterAll' | 'dwFilter' | 'dwInput' | 'dwForward' | 'dwForwardGather' | 'dwInputGather' | 'bnStats64' | 'bnGradStats64'> & {
   dwFilter(x: number, dy: number, dw: number, ...geomCv: number[]): void;
   dwInput(dx: number, dy: number, f: number, ...geomCv: number[]): void;
   dwForward(x: number, y: number, f: number, ...geomCv: number[]): void;
+  dwForwardGather(x: number, y: number, f: number, ...geomCv: number[]): void;
+  dwInputGather(dx: number, dy: number, f: number, ...geomCv: number[]): void;
   bnStats64(...args: number[]): void;
   bnGradStats64(...args: number[]): void;
 };
 
 /** Exports the helper threads can run. */
 export const PARALLEL_KERNELS = [
-  'dwFilter', 'dwInput', 'dwForward', 'maxPoolGrad', 'avgPoolGrad', 'affine', 'bnGradApply', 'pwForward',
+  'dwFilter', 'dwInput', 'dwForward', 'dwForwardGather', 'dwInputGather', 'maxPoolGrad', 'avgPoolGrad', 'affine', 'bnGradApply', 'pwForward',
   'pwFilter', 'relu', 'reluGrad', 'scale', 'bnStats64', 'bnGradStats64',
 ];
 
@@ -39,7 +41,7 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
   const wantSplit = (work: number) => T > 1 && work >= MIN_SPLIT_WORK;
 
   // depthwise: args [a (input side), b (output side), filter, N, H, W, C, Ho, Wo, KH, KW, s, d, pt, pl]
-  const dwByBatch = (name: 'dwInput' | 'dwForward') => (a: number, b: number, f: number, ...g: DwGeom): void => {
+  const dwByBatch = (name: 'dwInput' | 'dwForward' | 'dwForwardGather' | 'dwInputGather') => (a: number, b: number, f: number, ...g: DwGeom): void => {
     const [N, H, W, C, Ho, Wo, KH, KW] = g;
     if (!wantSplit(N * Ho * Wo * C * KH * KW) || N < 2) return run(name, [[a, b, f, ...g, C]]);
     run(name, splitRange(N, T).map(([n0, n1]) =>
@@ -102,6 +104,8 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
     ...raw,
     dwForward: dwByBatch('dwForward'),
     dwInput: dwByBatch('dwInput'),
+    dwForwardGather: dwByBatch('dwForwardGather'),
+    dwInputGather: dwByBatch('dwInputGather'),
     dwFilter,
     maxPoolGrad: poolByBatch('maxPoolGrad', 3) as SimdKernels['maxPoolGrad'],
     avgPoolGrad: poolByBatch('avgPoolGrad', 2) as SimdKernels['avgPoolGrad'],
