@@ -27,8 +27,20 @@ export const PARALLEL_KERNELS = [
   'pwFilter', 'relu', 'reluGrad', 'scale', 'bnStats64', 'bnGradStats64',
 ];
 
-/** Below this much work (multiply-adds or elements) a call runs whole on the calling thread. */
-export const MIN_SPLIT_WORK = 1 << 15;
+/**
+ * Below this much work (multiply-adds or elements) a call runs whole on the calling thread. 2^18: measured on the
+ * 2-core machine (entrannas step, 5 cells, C = 8, batch 16, --threads 2, load ≈ 5), 2^15 took 1250–1330 ms a step,
+ * 2^18 670–680, 2^20 590–680 (and 1 thread 420–670): small calls lose more to the hand-off than they gain.
+ * $NAS_MIN_SPLIT_WORK overrides it (read once; the thread tests lower it to split the calls of a tiny net).
+ */
+export const MIN_SPLIT_WORK = minSplitWork(process.env.NAS_MIN_SPLIT_WORK);
+
+function minSplitWork(env: string | undefined): number {
+  if (env === undefined || env === '') return 1 << 18;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`NAS_MIN_SPLIT_WORK must be a non-negative integer, got ${JSON.stringify(env)}`);
+  return n;
+}
 
 export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): SimdKernels {
   const T = pool?.threads ?? 1;
