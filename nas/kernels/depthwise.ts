@@ -112,7 +112,12 @@ function backprop(
  * the same bits, so this only picks the faster loop.
  */
 function gatherWins(KW: number, C: number): boolean {
-  return KW >= 5 || C <= 8;
+  return gatherOn && (KW >= 5 || C <= 8);
+}
+let gatherOn = true;
+/** Switch the output-stationary kernels off (true: the default) — for before/after benchmarks (bench/ab-step.ts). */
+export function setDepthwiseGather(on: boolean): void {
+  gatherOn = on;
 }
 
 interface NasDwAttrs { stride: number; dilation: number; padTop: number; padLeft: number }
