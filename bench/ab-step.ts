@@ -38,10 +38,14 @@ for (let r = -1; r < rounds; r++) {
 }
 const load1 = os.loadavg();
 const base = requireMedian(times[3], 'before');
+// the minimum too: on this shared machine a step is sometimes slowed by a major GC or another job (bimodal times)
+const baseMin = Math.min(...times[3]);
 console.log(`${method}: median of ${rounds} steps per variant, interleaved; load ${load0[0].toFixed(2)} → ${load1[0].toFixed(2)}`);
 variants.forEach(([name], v) => {
   const m = requireMedian(times[v], name);
-  console.log(`  ${name.padEnd(22)} ${m.toFixed(1).padStart(8)} ms/step  (before ÷ this ${(base / m).toFixed(3)}×)  [${times[v].map((t) => t.toFixed(0)).join(' ')}]`);
+  const lo = Math.min(...times[v]);
+  console.log(`  ${name.padEnd(22)} median ${m.toFixed(1).padStart(7)} ms (before ÷ this ${(base / m).toFixed(3)}×), ` +
+    `min ${lo.toFixed(1).padStart(7)} ms (${(baseMin / lo).toFixed(3)}×)  [${times[v].map((t) => t.toFixed(0)).join(' ')}]`);
 });
 it.dispose();
 void tf;
