@@ -111,16 +111,7 @@ export function depthwiseGatherFn(mode: 'forward' | 'input'): Fn {
       for (let v = 0; v < V; v++) f.get(outP).get(cb).add().get(acc[v]).v128store(16 * v);
       f.get(cb).i32(16 * V).add().set(cb);
     };
-    f.i32(0).set(cb);
-    f.block(() => f.loop(() => {
-      f.get(cb).i32(64).add().get(CV4).gtS().brIf(1);
-      block(4);
-      f.br(0);
-    }));
-    f.get(cb).i32(32).add().get(CV4).gtS().eqz();
-    f.if(() => block(2));
-    f.get(cb).i32(16).add().get(CV4).gtS().eqz();
-    f.if(() => block(1));
+    f.vectorBlocks(cb, CV4, [4, 2, 1], block);
   };
 
   /** kc, wc, cntW for the output column c (border: valid kw range computed here). */
@@ -212,14 +203,7 @@ export function depthwiseGatherFn(mode: 'forward' | 'input'): Fn {
         }
         f.get(cb).i32(16 * V).add().set(cb);
       };
-      f.i32(0).set(cb);
-      f.block(() => f.loop(() => {
-        f.get(cb).i32(32).add().get(CV4).gtS().brIf(1);
-        block(2);
-        f.br(0);
-      }));
-      f.get(cb).i32(16).add().get(CV4).gtS().eqz();
-      f.if(() => block(1));
+      f.vectorBlocks(cb, CV4, [2, 1], block);
       f.get(cg4).set(cg);
       f.br(0);
     }));

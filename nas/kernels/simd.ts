@@ -165,16 +165,7 @@ function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
                     });
                     f.get(cb).i32(16 * V).add().set(cb);
                   };
-                  f.i32(0).set(cb);
-                  f.block(() => f.loop(() => {
-                    f.get(cb).i32(64).add().get(CV4).gtS().brIf(1);
-                    block(4);
-                    f.br(0);
-                  }));
-                  f.get(cb).i32(32).add().get(CV4).gtS().eqz();
-                  f.if(() => block(2));
-                  f.get(cb).i32(16).add().get(CV4).gtS().eqz();
-                  f.if(() => block(1));
+                  f.vectorBlocks(cb, CV4, [4, 2, 1], block);
                 }
               });
             });
