@@ -12,6 +12,7 @@ import os from 'node:os';
 import { registerKernels } from './kernels/index.js';
 import { withWasmThreads } from './kernels/threads.js';
 import { setKernelThreads } from './kernels/parallel.js';
+import { nodeGpuEnvironment, verifyGpu, type GpuCheck, type GpuEnvironment } from './gpu-check.js';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_NAMES)[number];
@@ -28,8 +29,19 @@ export interface BackendInfo {
   nodePackage?: string;
   /** Why faster candidates were skipped (auto only). */
   skipped: string[];
-  /** Device class for GPU-day accounting: 'gpu' or 'cpu'. */
+  /** Device class for GPU-day accounting: 'gpu' only when the GPU check passed (nas/gpu-check.ts). */
   device: 'gpu' | 'cpu';
+  /** tensorflow-gpu: the GPU check's evidence and the GPU's model, driver, CUDA and cuDNN versions. */
+  gpu?: GpuCheck;
+}
+
+export interface BackendOptions {
+  /** tensorflow-gpu that fell back to the CPU: run on and book CPU time instead of stopping. */
+  allowCpuFallback?: boolean;
+  /** The GPU check's environment (tests simulate one); default the real backend, nvidia-smi and ldconfig. */
+  gpuEnvironment?: GpuEnvironment;
+  /** wasm threads (tfjs' threaded build plus our kernels on helper threads); default 1 or $NAS_THREADS. */
+  threads?: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -82,7 +94,7 @@ async function initWasm(threads: number): Promise<void> {
  * Initialise the requested backend and register our kernels for it.
  * `auto` tries tensorflow-gpu, then tensorflow, then wasm, and records why it skipped each.
  */
-export async function initBackend(choice: BackendChoice = 'auto', opts: { threads?: number } = {}): Promise<BackendInfo> {
+export async function initBackend(choice: BackendChoice = 'auto', opts: BackendOptions = {}): Promise<BackendInfo> {
   const wantThreads = opts.threads ?? defaultThreads();
   if (!isBackendChoice(choice)) {
     throw new Error(`unknown backend "${choice}": choose one of ${BACKEND_NAMES.join(', ')}`);
@@ -127,6 +139,11 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: { thread
   }
   await tf.ready();
   registerKernels(tf.getBackend());
+  // auto never stops on a fallback: it books CPU time and says why.
+  const gpu = name === 'tensorflow-gpu'
+    ? await verifyGpu(opts.gpuEnvironment ?? nodeGpuEnvironment(), choice === 'auto' || Boolean(opts.allowCpuFallback))
+    : undefined;
+  if (gpu?.reason) skipped.push(`GPU: ${gpu.reason}; booked as CPU time`);
   const simd = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false;
   const threads = name === 'wasm' ? getThreadsCount() : name === 'cpu' ? 1 : os.cpus().length;
   return {
@@ -137,7 +154,8 @@ export async function initBackend(choice: BackendChoice = 'auto', opts: { thread
     tfjsVersion: tf.version_core,
     nodePackage,
     skipped,
-    device: name === 'tensorflow-gpu' ? 'gpu' : 'cpu',
+    device: gpu?.onGpu ? 'gpu' : 'cpu',
+    ...(gpu ? { gpu } : {}),
   };
 }
 

@@ -73,8 +73,10 @@ export interface AdamConfig {
   beta1: number;
   beta2: number;
   weightDecay: number;
-  /** Clip ‖grad α‖ (DARTS architect: 10); 0 disables. */
+  /** Clip ‖grad α‖; 0 disables. Each method follows its reference code, named in gradClipBasis. */
   gradClip: number;
+  /** Where the α clip value comes from (a reference implementation, or the spec). */
+  gradClipBasis?: string;
 }
 
 export interface SearchConfig {
@@ -131,6 +133,18 @@ export interface SearchConfig {
     /** The best this many of the screen are scored again on the held-out split (evalBatches; 0 = all of it); 0: no second stage. */
     finalists: number;
   };
+  /**
+   * The consistency gap (super-net vs derived net, inherited weights), one definition for every method: both
+   * scored in inference mode on a class-balanced held-out fraction of the training set that neither weights nor α
+   * see, after BN statistics are re-estimated for each over `bnBatches` shuffled batches of the weight half.
+   */
+  consistency: {
+    /** Fraction of the training set held out (0: score on the α half with re-estimated BN, the old protocol's data). */
+    heldOut: number;
+    bnBatches: number;
+    /** Random-WS has no super-net of its own: its super-net figure is the mean over this many sampled paths. */
+    supernetPaths: number;
+  };
 }
 
 export interface EvalConfig {
@@ -177,7 +191,8 @@ export function baseSearchConfig(method: string, seed = 0): SearchConfig {
     stepsPerEpoch: 0,
     evalBatches: 0,
     weights: { lr: 0.025, lrMin: 0.001, momentum: 0.9, weightDecay: 3e-4, gradClip: 5 },
-    arch: { lr: 3e-4, beta1: 0.5, beta2: 0.999, weightDecay: 1e-3, gradClip: 10 },
+    // No α clip: DARTS master architect.py (after a00cad0) has none; only the first release 8876e79 clipped at 10.
+    arch: { lr: 3e-4, beta1: 0.5, beta2: 0.999, weightDecay: 1e-3, gradClip: 0, gradClipBasis: 'DARTS master architect.py: no α clip' },
     archWarmupEpochs: 0,
     temperature: { start: 1, end: 1 },
     entrannas: { engineCells: 'first-of-type', featureSharing: true },
@@ -185,6 +200,7 @@ export function baseSearchConfig(method: string, seed = 0): SearchConfig {
     pcdarts: { k: 4, edgeNormalization: true },
     darts: { hessianEpsilon: 0.01 },
     randomWs: { candidates: 100, candidateBatches: 0, finalists: 0 },
+    consistency: { heldOut: 0.1, bnBatches: 10, supernetPaths: 5 },
   };
 }
 

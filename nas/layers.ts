@@ -15,6 +15,40 @@ export interface ForwardCtx {
   bnUpdates?: Array<[tf.Variable, tf.Tensor]>;
   /** Drop-path drop probability at this epoch (evaluation networks), with a seeded mask source. */
   dropPath?: { prob: number; mask: (n: number) => tf.Tensor };
+  /** Re-estimated BN statistics: collected over batches, then used in inference mode (BnStats). */
+  bnStats?: BnStats;
+}
+
+/**
+ * BN statistics re-estimated outside training, for nets whose BN keeps none (search cells, spec A13): while
+ * `collecting`, every BN normalises with its batch statistics and adds them to a cumulative average (mean and
+ * unbiased variance, as PyTorch's momentum=None); afterwards every BN normalises with the averages. Keyed by
+ * layer, so a super-net and a derived net sharing layers need one BnStats each.
+ */
+export class BnStats {
+  collecting = true;
+  private readonly acc = new Map<BatchNorm, { mean: tf.Tensor1D; variance: tf.Tensor1D; batches: number }>();
+
+  add(layer: BatchNorm, mean: tf.Tensor, variance: tf.Tensor, n: number): void {
+    const prev = this.acc.get(layer);
+    const unbiased = tf.mul(variance, n / Math.max(1, n - 1));
+    const m = tf.keep((prev ? tf.add(prev.mean, mean) : tf.clone(mean)) as tf.Tensor1D);
+    const v = tf.keep((prev ? tf.add(prev.variance, unbiased) : tf.clone(unbiased)) as tf.Tensor1D);
+    if (prev) tf.dispose([prev.mean, prev.variance]);
+    this.acc.set(layer, { mean: m, variance: v, batches: (prev?.batches ?? 0) + 1 });
+  }
+
+  /** The averaged statistics of a layer; a layer never seen while collecting is an error (its figure would be wrong). */
+  stats(layer: BatchNorm): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
+    const a = this.acc.get(layer);
+    if (!a) throw new Error('BN re-estimation: a batch-norm layer ran in inference that no re-estimation batch reached');
+    return { mean: tf.div(a.mean, a.batches) as tf.Tensor1D, variance: tf.div(a.variance, a.batches) as tf.Tensor1D };
+  }
+
+  dispose(): void {
+    for (const a of this.acc.values()) tf.dispose([a.mean, a.variance]);
+    this.acc.clear();
+  }
 }
 
 export function applyBnUpdates(ctx: ForwardCtx): void {
@@ -91,6 +125,15 @@ export class BatchNorm {
   apply(x: tf.Tensor4D, ctx: ForwardCtx): tf.Tensor4D {
     const g = this.gamma as tf.Tensor1D | undefined;
     const b = this.beta as tf.Tensor1D | undefined;
+    if (ctx.bnStats && !ctx.training) {
+      if (!ctx.bnStats.collecting) {
+        const st = ctx.bnStats.stats(this);
+        return K.batchNormInfer(x, st.mean, st.variance, g, b);
+      }
+      const { y, mean, variance } = K.batchNormTrain(x, g, b);
+      ctx.bnStats.add(this, mean, variance, x.shape[0] * x.shape[1] * x.shape[2]);
+      return y;
+    }
     if (!ctx.training && this.runMean && this.runVar) {
       return K.batchNormInfer(x, this.runMean as tf.Tensor1D, this.runVar as tf.Tensor1D, g, b);
     }

@@ -164,8 +164,20 @@ export function cosineLr(lr: number, lrMin: number, epoch: number, epochs: numbe
   return lrMin + 0.5 * (lr - lrMin) * (1 + Math.cos((Math.PI * epoch) / Math.max(1, epochs)));
 }
 
-/** Linear decay to 0, with optional linear warm-up epochs (ImageNet protocols). */
+/**
+ * Linear decay to 0, with optional linear warm-up epochs (ImageNet protocols). The warm-up is PC-DARTS's
+ * train_imagenet.py: lr·(e+1)/warmup for e < warmup, so the last warm-up epoch reaches the full lr.
+ */
 export function linearLr(lr: number, epoch: number, epochs: number, warmup = 0): number {
-  if (epoch < warmup) return (lr * (epoch + 1)) / (warmup + 1);
+  if (epoch < warmup) return (lr * (epoch + 1)) / warmup;
   return lr * (1 - epoch / Math.max(1, epochs));
+}
+
+/**
+ * The search loop's weight lr: cosine annealing, scaled by (e+1)/warmup in the first `warmup` epochs
+ * (PC-DARTS train_search_imagenet.py multiplies the scheduler's lr by (epoch+1)/5 while epoch < 5).
+ */
+export function searchLr(lr: number, lrMin: number, epoch: number, epochs: number, warmup = 0): number {
+  const base = cosineLr(lr, lrMin, epoch, epochs);
+  return epoch < warmup ? (base * (epoch + 1)) / warmup : base;
 }

@@ -6,7 +6,7 @@ import { SearchNetwork } from './network.js';
 import { ParamStore } from './params.js';
 import { Rng } from './rng.js';
 import { edgeCount, type CellMode, type DerivedPair, type SearchCellOptions } from './cell.js';
-import type { ForwardCtx } from './layers.js';
+import type { BnStats, ForwardCtx } from './layers.js';
 import { Adam, Sgd, clipByGlobalNorm, type NamedGrads } from './optim.js';
 import type { CellGenotype, Genotype } from './genotype.js';
 import { deriveTop2, softmaxRows, toRows } from './derive.js';
@@ -248,9 +248,24 @@ export abstract class SupernetSearch {
     this.onArchUpdated();
   }
 
-  /** Correct predictions of a forward in the given modes (no gradients). */
-  correct(b: TensorBatch, modes: () => ModeFn): number {
-    return tf.tidy(() => countCorrect(this.net.forward(b.x, modes(), { training: false }), b.y));
+  /** Correct predictions of a forward in the given modes (no gradients); with `bnStats`, BN uses those statistics. */
+  correct(b: TensorBatch, modes: () => ModeFn, bnStats?: BnStats): number {
+    return tf.tidy(() => countCorrect(this.net.forward(b.x, modes(), { training: false, bnStats }), b.y));
+  }
+
+  /** Add one batch's BN statistics in the given modes to `bnStats` (collecting), for BN re-estimation. */
+  collectBn(b: TensorBatch, modes: () => ModeFn, bnStats: BnStats): void {
+    tf.tidy(() => {
+      this.net.forward(b.x, modes(), { training: false, bnStats });
+    });
+  }
+
+  /**
+   * The networks whose mean accuracy is the super-net's figure in the consistency gap: the super-net itself,
+   * one entry (a factory: mixed modes hold tensors of one forward). A method without a super-net of its own (random-ws) gives sampled paths.
+   */
+  supernetScoringModes(_paths: number): Array<() => ModeFn> {
+    return [() => this.modesFor('eval')];
   }
 
   dispose(): void {

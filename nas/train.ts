@@ -10,15 +10,17 @@ import { genotypeToJson, type Genotype, type GenotypeJson } from './genotype.js'
 import { EvalNetwork, measureEvalNetwork, type ModelSize } from './network.js';
 import { ParamStore } from './params.js';
 import { Rng } from './rng.js';
-import { applyBnUpdates, type ForwardCtx } from './layers.js';
+import { applyBnUpdates, BnStats, type ForwardCtx } from './layers.js';
 import { variableGrads } from './grad.js';
 import { TensorPeak } from './tensor-peak.js';
-import { Sgd, clipByGlobalNorm, cosineLr, linearLr, stateArrays, arraysState } from './optim.js';
+import { Sgd, clipByGlobalNorm, cosineLr, linearLr, searchLr, stateArrays, arraysState } from './optim.js';
+import { PhaseClock } from './phase-clock.js';
+import { divergenceOf } from './divergence.js';
 import {
   saveCheckpoint, loadCheckpoint, snapshotArrays, arraysSnapshot,
   type CheckpointArrays, type EpochCheckpointMeta, type EvalCheckpointMeta, type LoadedCheckpoint, type SearchCheckpointMeta,
 } from './checkpoint.js';
-import { median } from './util/stats.js';
+import { median, wilson95 } from './util/stats.js';
 
 export interface LoopProgress {
   epoch: number;
@@ -39,6 +41,8 @@ export interface LoopHooks {
   resume?: boolean;
   /** Checked before every step: an aborted signal stops the loop with an error, as a kill would (tests, budgets). */
   signal?: AbortSignal;
+  /** Books the loop's time per phase (epochs, steps, scoring, checkpoints): nas/phase-clock.ts. */
+  clock?: PhaseClock;
 }
 
 export function toTensors(b: Batch): TensorBatch {
@@ -73,8 +77,10 @@ function profiled(sink: ((bytes: number) => void) | false | undefined, f: () => 
   sink(peak.peak());
 }
 
-function checkFinite(v: number, what: string, epoch: number, step: number): void {
-  if (!Number.isFinite(v)) throw new Diverged(`${what} became ${v} at epoch ${epoch} step ${step}`);
+/** A non-finite or exploding loss ends the loop as diverged (nas/divergence.ts). */
+function checkLoss(what: string, v: number, trace: readonly number[], spe: number, epoch: number, step: number): void {
+  const why = divergenceOf(what, v, trace, spe, epoch, step);
+  if (why) throw new Diverged(why);
 }
 
 /** Runs one step of an epoch (0-based `step`): the abort check, timing, the peak watch, the memory sample, progress. */
@@ -91,6 +97,8 @@ interface LoopSpec<M extends EpochCheckpointMeta> {
   checkpoint(epoch: number): { meta: M; arrays: CheckpointArrays };
   /** One epoch; every step goes through `step`. */
   epoch(epoch: number, step: StepRunner): Promise<void>;
+  /** The phase an epoch's time is booked under (hooks.clock). */
+  phaseOf(epoch: number): string;
   /** The latest training loss, for progress. */
   lastLoss(): number;
 }
@@ -104,6 +112,7 @@ interface LoopRun {
 /** The shared skeleton of both loops: resume, the epochs with their steps and checkpoints, divergence. */
 async function driveLoop<M extends EpochCheckpointMeta>(spec: LoopSpec<M>): Promise<LoopRun> {
   const { hooks, epochs, stepsPerEpoch: spe } = spec;
+  const clock = hooks.clock ?? new PhaseClock();
   let startEpoch = 0;
   const ck = hooks.checkpointDir && hooks.resume ? loadCheckpoint<M>(hooks.checkpointDir) : undefined;
   if (ck) {
@@ -128,10 +137,13 @@ async function driveLoop<M extends EpochCheckpointMeta>(spec: LoopSpec<M>): Prom
   const run: LoopRun = { status: 'ok', msPerStep: NaN };
   try {
     for (let epoch = startEpoch; epoch < epochs; epoch++) {
-      await spec.epoch(epoch, runStep);
+      await clock.timeAsync(spec.phaseOf(epoch), () => spec.epoch(epoch, runStep));
       if (hooks.checkpointDir) {
-        const { meta, arrays } = spec.checkpoint(epoch);
-        saveCheckpoint(hooks.checkpointDir, meta, arrays);
+        const dir = hooks.checkpointDir;
+        clock.time('checkpoint', () => {
+          const { meta, arrays } = spec.checkpoint(epoch);
+          saveCheckpoint(dir, meta, arrays);
+        });
       }
     }
   } catch (err) {
@@ -146,9 +158,16 @@ async function driveLoop<M extends EpochCheckpointMeta>(spec: LoopSpec<M>): Prom
 /** Accuracy of a forward over up to `limit` batches of a split (no augmentation, fixed order). */
 export async function accuracy(split: Split, batchSize: number, limit: number, seed: number,
   correct: (b: TensorBatch) => number): Promise<number> {
+  const c = await accuracyCount(split, batchSize, limit, seed, correct);
+  return c.n ? c.correct / c.n : NaN;
+}
+
+/** Correct predictions and images scored over up to `limit` batches of a split (no augmentation, fixed order). */
+export async function accuracyCount(split: Split, batchSize: number, limit: number, seed: number,
+  correct: (b: TensorBatch) => number, shuffle = false): Promise<{ correct: number; n: number }> {
   let right = 0;
   let total = 0;
-  for await (const b of split.batches({ batchSize, seed, epoch: 0, shuffle: false, augment: false, limitBatches: limit || undefined })) {
+  for await (const b of split.batches({ batchSize, seed, epoch: 0, shuffle, augment: false, limitBatches: limit || undefined })) {
     const t = toTensors(b);
     try {
       right += correct(t);
@@ -157,12 +176,50 @@ export async function accuracy(split: Split, batchSize: number, limit: number, s
       disposeBatch(t);
     }
   }
-  return total ? right / total : NaN;
+  return { correct: right, n: total };
+}
+
+/** An accuracy with the images behind it and its binomial (Wilson) 95 % interval. */
+export interface ScoredAccuracy {
+  acc: number;
+  n: number;
+  ci95: [number, number];
+}
+
+/**
+ * Accuracy in inference mode after BN re-estimation: BN statistics are collected in `modes` over `bnBatches`
+ * shuffled, unaugmented batches of `bnData` (cumulative average), then `evalData` is scored (shuffled, up to
+ * `limit` batches) with those statistics.
+ */
+export async function reestimatedAccuracy(method: SupernetSearch, modes: () => ModeFn, bnData: Split, evalData: Split,
+  opts: { batchSize: number; bnBatches: number; limit: number; seed: number }): Promise<{ correct: number; n: number }> {
+  const bn = new BnStats();
+  try {
+    const it = bnData.batches({ batchSize: opts.batchSize, seed: opts.seed, epoch: 1_000_003, shuffle: true, augment: false, limitBatches: opts.bnBatches });
+    for await (const b of it) {
+      const t = toTensors(b);
+      try {
+        method.collectBn(t, modes, bn);
+      } finally {
+        disposeBatch(t);
+      }
+    }
+    bn.collecting = false;
+    return await accuracyCount(evalData, opts.batchSize, opts.limit, opts.seed, (b) => method.correct(b, modes, bn), true);
+  } finally {
+    bn.dispose();
+  }
+}
+
+function scored(c: { correct: number; n: number }): ScoredAccuracy {
+  return { acc: c.n ? c.correct / c.n : NaN, n: c.n, ci95: wilson95(c.correct, c.n) };
 }
 
 export interface SearchData {
   weights: Split;
   arch: Split;
+  /** Neither weights nor α see it; the consistency gap is measured here (absent: on the α half). */
+  heldOut?: Split;
   augment: AugmentConfig | false;
 }
 
@@ -175,9 +232,13 @@ export interface SearchOutcome {
   archHistory: Array<Record<string, number[]>>;
   lossTrace: number[];
   archLossTrace: number[];
+  /** The weight lr of every epoch run (cosine, with the warm-up ramp of weights.warmupEpochs). */
+  lrTrace: number[];
   epochTraces: Array<Record<string, unknown>>;
+  /** Consistency-gap figures: held-out data, re-estimated BN, inference mode (config.consistency). */
   supernetValAcc: number;
   derivedValAcc: number;
+  consistency?: { supernet: ScoredAccuracy; derived: ScoredAccuracy; data: string; bnBatches: number; supernetPaths: number };
   stableFromEpoch: number;
   stepsRun: number;
   stepsPerEpoch: number;
@@ -201,16 +262,23 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
   if (full < 1) throw new Error(`search data too small: ${data.weights.size} weight / ${data.arch.size} α images for batch ${bs}`);
   const spe = cfg.stepsPerEpoch > 0 ? Math.min(full, cfg.stepsPerEpoch) : full;
   const out: SearchOutcome = {
-    status: 'ok', genotype: genotypeToJson(method.derive()), genotypeHistory: [], archHistory: [], lossTrace: [], archLossTrace: [],
+    status: 'ok', genotype: genotypeToJson(method.derive()), genotypeHistory: [], archHistory: [], lossTrace: [], archLossTrace: [], lrTrace: [],
     epochTraces: [], supernetValAcc: NaN, derivedValAcc: NaN, stableFromEpoch: 0, stepsRun: 0, stepsPerEpoch: spe, msPerStep: NaN,
     memoryStrategy: cfg.microBatch > 0 && cfg.microBatch < bs ? `micro-batch ${cfg.microBatch} of ${bs} with gradient accumulation` : 'none',
   };
   const kinds = Object.fromEntries(method.store.list().map((e) => [e.path, e.kind]));
+  const clock = hooks.clock ?? new PhaseClock();
+  let phase = 'search';
+  // Re-derivation (EnTranNAS's Transit cells, after each α update or τ change) is booked apart from the step.
+  const rederive = method.onArchUpdated.bind(method);
+  method.onArchUpdated = () => clock.time(`${phase}.rederive`, rederive);
   const archParams = () => Object.fromEntries(method.store.list('arch').map((e) => [e.path, Array.from(e.variable.dataSync())]));
+  const archOnAt = (epoch: number) => method.hasArchStep() && epoch >= cfg.archWarmupEpochs;
   const run = await driveLoop<SearchCheckpointMeta>({
     epochs: cfg.epochs,
     stepsPerEpoch: spe,
-    hooks,
+    hooks: { ...hooks, clock },
+    phaseOf: (epoch) => (phase = archOnAt(epoch) || !method.hasArchStep() ? 'search' : 'warmup'),
     restore: (ck, from) => {
       method.store.load(arraysSnapshot(ck.arrays, kinds));
       method.sgd.load(arraysState('sgd', ck.meta.sgdStep, ck.arrays));
@@ -232,8 +300,9 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
         method.tau = tau;
         method.onArchUpdated();
       }
-      const lr = cosineLr(cfg.weights.lr, cfg.weights.lrMin, epoch, cfg.epochs);
-      const archOn = method.hasArchStep() && epoch >= cfg.archWarmupEpochs;
+      const lr = searchLr(cfg.weights.lr, cfg.weights.lrMin, epoch, cfg.epochs, cfg.weights.warmupEpochs ?? 0);
+      out.lrTrace.push(lr);
+      const archOn = archOnAt(epoch);
       const opts = { batchSize: bs, seed: cfg.seed, epoch, shuffle: true, augment: data.augment, dropLast: true, limitBatches: spe };
       const wIt = data.weights.batches(opts);
       const aIt = data.arch.batches(opts);
@@ -246,13 +315,13 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
           try {
             method.beforeWeightStep(method.rng.child(`path-${epoch}-${step}`));
             if (archOn) {
-              const al = method.archStep(val, train, lr);
-              checkFinite(al, 'architecture loss', epoch, step);
+              const al = clock.time(`${phase}.alphaStep`, () => method.archStep(val, train, lr));
               out.archLossTrace.push(al);
+              checkLoss('architecture loss', al, out.archLossTrace, spe, epoch, step);
             }
-            const loss = method.weightStep(train, lr);
+            const loss = clock.time(`${phase}.weightStep`, () => method.weightStep(train, lr));
             out.lossTrace.push(loss);
-            checkFinite(loss, 'training loss', epoch, step);
+            checkLoss('training loss', loss, out.lossTrace, spe, epoch, step);
           } finally {
             disposeBatch(train);
             disposeBatch(val);
@@ -262,7 +331,7 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
       }
       await wIt.return(undefined);
       await aIt.return(undefined);
-      out.genotypeHistory.push(genotypeToJson(method.derive()));
+      out.genotypeHistory.push(genotypeToJson(clock.time(`${phase}.rederive`, () => method.derive())));
       out.archHistory.push(archParams());
       out.epochTraces.push(method.epochTrace());
     },
@@ -271,17 +340,43 @@ export async function runSearch(method: SupernetSearch, data: SearchData, hooks:
   out.error = run.error;
   out.msPerStep = run.msPerStep;
   if (out.status === 'ok') {
-    const score = (modes: () => ModeFn, limit = cfg.evalBatches) => accuracy(data.arch, bs, limit, cfg.seed, (b) => method.correct(b, modes));
-    await method.finalize((g: Genotype, batches?: number) => score(() => method.derivedModes(g), batches));
-    out.supernetValAcc = await score(() => method.modesFor('eval'));
-    const final = method.derive();
-    out.derivedValAcc = await score(() => method.derivedModes(final));
-    out.genotype = genotypeToJson(final);
+    await clock.timeAsync('scoring', async () => {
+      // The method's own selection (random-ws candidates) scores on the α half, as its protocol does.
+      const score = (modes: () => ModeFn, limit = cfg.evalBatches) => accuracy(data.arch, bs, limit, cfg.seed, (b) => method.correct(b, modes));
+      await method.finalize((g: Genotype, batches?: number) => score(() => method.derivedModes(g), batches));
+      const final = method.derive();
+      out.genotype = genotypeToJson(final);
+      out.consistency = await consistencyScores(method, final, data);
+      out.supernetValAcc = out.consistency.supernet.acc;
+      out.derivedValAcc = out.consistency.derived.acc;
+    });
     const last = out.epochTraces.length - 1;
     if (last >= 0) out.epochTraces[last] = { ...out.epochTraces[last], ...method.epochTrace() };
   }
+  method.onArchUpdated = rederive;
   out.stableFromEpoch = out.genotypeHistory.length ? stableFrom(out.genotypeHistory) : 0;
   return out;
+}
+
+/** The consistency gap's two accuracies, one definition for every method (config.consistency). */
+async function consistencyScores(method: SupernetSearch, final: Genotype, data: SearchData): Promise<NonNullable<SearchOutcome['consistency']>> {
+  const cfg = method.cfg;
+  const c = cfg.consistency;
+  const evalData = data.heldOut ?? data.arch;
+  const opts = { batchSize: cfg.batchSize, bnBatches: c.bnBatches, limit: cfg.evalBatches, seed: cfg.seed };
+  const paths = method.supernetScoringModes(c.supernetPaths);
+  let right = 0;
+  let n = 0;
+  for (const m of paths) {
+    const r = await reestimatedAccuracy(method, m, data.weights, evalData, opts);
+    right += r.correct;
+    n += r.n;
+  }
+  // Several paths: the mean accuracy, with the interval of the pooled count (the paths score the same images).
+  const supernet: ScoredAccuracy = paths.length === 1 ? scored({ correct: right, n })
+    : { acc: right / n, n: n / paths.length, ci95: wilson95(right / paths.length, n / paths.length) };
+  const derived = scored(await reestimatedAccuracy(method, () => method.derivedModes(final), data.weights, evalData, opts));
+  return { supernet, derived, data: evalData.name, bnBatches: c.bnBatches, supernetPaths: paths.length };
 }
 
 export interface EvalData {
@@ -318,11 +413,13 @@ export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: E
   const spe = cfg.stepsPerEpoch > 0 ? Math.min(full, cfg.stepsPerEpoch) : full;
   const out: EvalOutcome = { status: 'ok', testAcc: NaN, testError: NaN, lossTrace: [], size: { params: 0, paramsWithAux: 0, macs: 0 }, stepsRun: 0, msPerStep: NaN };
   const kinds = Object.fromEntries(store.list().map((e) => [e.path, e.kind]));
+  const clock = hooks.clock ?? new PhaseClock();
   try {
     const run = await driveLoop<EvalCheckpointMeta>({
       epochs: cfg.epochs,
       stepsPerEpoch: spe,
-      hooks,
+      hooks: { ...hooks, clock },
+      phaseOf: () => 'train',
       restore: (ck, from) => {
         store.load(arraysSnapshot(ck.arrays, kinds));
         sgd.load(arraysState('sgd', ck.meta.sgdStep, ck.arrays));
@@ -361,9 +458,10 @@ export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: E
               value.dispose();
               const named = Object.fromEntries([...vars].filter(([, v]) => grads[v.name]).map(([n, v]) => [n, grads[v.name]]));
               out.lossTrace.push(loss);
-              if (!Number.isFinite(loss)) {
+              const why = divergenceOf('training loss', loss, out.lossTrace, spe, epoch, step);
+              if (why) {
                 tf.dispose(Object.values(grads));
-                throw new Diverged(`training loss became ${loss} at epoch ${epoch} step ${step}`);
+                throw new Diverged(why);
               }
               clipByGlobalNorm(named, cfg.weights.gradClip);
               sgd.apply(named, lr);
@@ -383,8 +481,8 @@ export async function runEvaluation(genotype: Genotype, cfg: EvalConfig, data: E
     out.error = run.error;
     out.msPerStep = run.msPerStep;
     if (run.status === 'ok') {
-      out.testAcc = await accuracy(data.test, bs, 0, cfg.seed,
-        (b) => tf.tidy(() => countCorrect(net.forward(b.x, { training: false }).logits, b.y)));
+      out.testAcc = await clock.timeAsync('test', () => accuracy(data.test, bs, 0, cfg.seed,
+        (b) => tf.tidy(() => countCorrect(net.forward(b.x, { training: false }).logits, b.y))));
       out.testError = 100 * (1 - out.testAcc);
     }
   } finally {

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { collectEnv, gitCommit } from '../harness/measure/env.js';
 import { packageRoot } from '../nas/util/fs.js';
 import { median } from '../nas/util/stats.js';
-import { GPU_FACTORS, REFERENCE_GPU, convertGpuDays, lookupGpu, normaliseGpuDays } from '../harness/measure/gpu-factors.js';
+import { GPU_FACTORS, REFERENCE_GPU, convertGpuDays, lookupGpu, normaliseGpuDays, toPaperGpu } from '../harness/measure/gpu-factors.js';
 import { AttemptLog, Meter, combineAttempts, deviceCost, parseNvidiaSmiApps, toMeasures } from '../harness/measure/meter.js';
 import { deviceClass } from '../harness/measure/machine.js';
 import { initBackend } from '../nas/backend.js';
@@ -35,7 +35,8 @@ describe('gpu-days and normalisation', () => {
     close(normaliseGpuDays(0.1, 'gpu:NVIDIA H100 80GB HBM3'), 0.28);
     close(normaliseGpuDays(2, 'gpu:NVIDIA A100-PCIE-40GB'), 2.8);
     assert.equal(normaliseGpuDays(1, 'cpu:AMD EPYC 7B13 x4'), undefined);
-    assert.equal(normaliseGpuDays(1, 'gpu:Tesla T4'), undefined);
+    close(normaliseGpuDays(1, 'gpu:Tesla T4'), 0.35);
+    assert.equal(normaliseGpuDays(1, 'gpu:NVIDIA GeForce GTX 980'), undefined);
     assert.equal(normaliseGpuDays(1, 'gpu:unknown'), undefined);
     const cpu = deviceCost(86_400, 'cpu:Intel Xeon x2');
     assert.equal(cpu.gpuDays, 1);
@@ -49,8 +50,27 @@ describe('gpu-days and normalisation', () => {
     for (const g of GPU_FACTORS) assert.ok(g.factor > 0 && g.source.length > 0, g.name);
     assert.deepEqual(
       ['NVIDIA GeForce GTX 1080 Ti', 'Tesla V100-PCIE-32GB', 'NVIDIA A100 80GB PCIe', 'NVIDIA H100 PCIe', 'NVIDIA GeForce RTX 2080 Ti'].map((n) => lookupGpu(n)?.name),
-      ['1080Ti', 'V100', 'A100', 'H100', undefined],
+      ['1080Ti', 'V100', 'A100 80GB', 'H100 PCIe', undefined],
     );
+    assert.deepEqual(
+      ['NVIDIA A100-SXM4-40GB', 'NVIDIA A100-SXM4-80GB', 'NVIDIA H100 80GB HBM3', 'NVIDIA H200', 'NVIDIA L40S', 'NVIDIA GeForce RTX 3090',
+        'NVIDIA GeForce RTX 4090', 'NVIDIA A10', 'Tesla T4'].map((n) => lookupGpu(n)?.name),
+      ['A100 40GB', 'A100 80GB', 'H100 SXM', 'H200', 'L40S', 'RTX 3090', 'RTX 4090', 'A10', 'T4'],
+    );
+    for (const g of GPU_FACTORS) if (g.approximate) assert.match(g.source, /approximate/, g.name);
+  });
+
+  it('converts our device-days to the paper\'s GPU, and says why when it cannot', () => {
+    // A fake GPU device class: one day on an H200 (3.0 V100) is 3.0 / 0.58 1080Ti-days.
+    const h200 = toPaperGpu(0.01, 'gpu:NVIDIA H200', 'GTX 1080Ti');
+    close(h200.value, (0.01 * 3.0) / 0.58);
+    assert.equal(h200.gpu, '1080Ti');
+    assert.match(h200.text, /^≈ 0\.052 1080Ti-days, approximate/);
+    assert.match(toPaperGpu(1, 'gpu:NVIDIA GeForce GTX 980', 'GTX 1080Ti').text, /no converted figure: NVIDIA GeForce GTX 980 is not in the GPU factor table/);
+    assert.equal(toPaperGpu(1, 'gpu:NVIDIA GeForce GTX 980', 'GTX 1080Ti').value, undefined);
+    assert.match(toPaperGpu(1, 'cpu:AMD EPYC x2', '8x V100').text, /not a GPU/);
+    assert.match(toPaperGpu(1, 'gpu:Tesla V100-SXM2-16GB', 'not stated').text, /paper's hardware "not stated" is not in the GPU factor table/);
+    close(toPaperGpu(0.5, 'gpu:Tesla V100-SXM2-16GB', '8x V100').value, 0.5);
   });
 
   it('names device classes', () => {

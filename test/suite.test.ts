@@ -175,10 +175,11 @@ describe('suites: checks beyond the schema', () => {
 });
 
 describe('suites: built-in suites', () => {
-  it('are the five expected, found from the package root', () => {
-    assert.deepEqual(suiteNames(), ['cifar10-extended', 'cifar10-standard', 'imagenet-topology', 'nightly-cpu', 'smoke']);
+  it('are the ten expected, found from the package root', () => {
+    assert.deepEqual(suiteNames(), ['ablation-engine-placement', 'ablation-sharing', 'ablation-tau', 'ablation-warmup', 'cifar10-extended',
+      'cifar10-standard', 'consistency', 'imagenet-topology', 'nightly-cpu', 'smoke']);
     assert.equal(loadSuite('smoke').file, 'suites/smoke.json');
-    assert.throws(() => loadSuite('nope'), /unknown suite "nope".*built-in suites: cifar10-extended, cifar10-standard/);
+    assert.throws(() => loadSuite('nope'), /unknown suite "nope".*built-in suites: ablation-engine-placement, ablation-sharing, .*cifar10-standard, consistency/);
   });
 
   it('the default configs match the full config schemas (schema and config.ts agree)', () => {
@@ -188,8 +189,8 @@ describe('suites: built-in suites', () => {
 
   it('every suite validates and every run resolves to valid configs', () => {
     const suites = listSuites();
-    assert.equal(suites.length, 5);
-    assert.deepEqual(suites.map((s) => s.kind), ['paper', 'paper', 'paper', 'proxy', 'proxy']);
+    assert.equal(suites.length, 10);
+    assert.deepEqual(suites.map((s) => s.kind), ['paper', 'paper', 'paper', 'proxy', 'proxy', 'proxy', 'proxy', 'proxy', 'proxy', 'proxy']);
     for (const s of suites) {
       const runs = resolveRuns(s);
       assert.equal(runs.length, s.methods.filter((m) => m.run).length * s.seeds.length, s.name);
@@ -262,12 +263,19 @@ describe('suites: built-in suites', () => {
     assert.equal(row.targets.find((t) => t.metric === 'macs')!.value, 594);
   });
 
-  it('smoke: three methods, one seed, tiny Fashion-MNIST proxy with every deviation listed', () => {
+  it('smoke: three methods and a DARTS control row, one seed, tiny Fashion-MNIST proxy with every deviation listed', () => {
     const s = loadSuite('smoke');
     assert.equal(s.kind, 'proxy');
     assert.deepEqual(s.seeds, [0]);
     const runs = resolveRuns(s);
-    assert.deepEqual(runs.map((r) => r.method), ['entrannas', 'entrannas-dst', 'darts-1st']);
+    assert.deepEqual(runs.map((r) => r.method), ['entrannas', 'entrannas-dst', 'darts-1st', 'darts-1st']);
+    // The control row differs from EnTranNAS in the method only: weight lr, batch, α warm-up, ops and α clip agree.
+    const control = runs.find((r) => r.methodId === 'darts-1st-control')!;
+    const en = runs.find((r) => r.methodId === 'entrannas')!;
+    for (const get of [(r: typeof en) => r.search.weights.lr, (r: typeof en) => r.search.batchSize, (r: typeof en) => r.search.archWarmupEpochs,
+      (r: typeof en) => r.search.arch.gradClip, (r: typeof en) => r.search.space.ops.join(',')]) {
+      assert.equal(get(control), get(en));
+    }
     for (const r of runs) {
       assert.equal(r.search.data.dataset, 'fashion-mnist');
       assert.equal(r.eval.data.dataset, 'fashion-mnist');
@@ -283,11 +291,16 @@ describe('suites: built-in suites', () => {
     assert.ok(!deviationsFor(s, 'darts-1st').some((d) => d.includes('α warm-up')));
   });
 
-  it('nightly-cpu: five methods × three seeds on Fashion-MNIST', () => {
+  it('nightly-cpu: five methods and a DARTS control row × three seeds on Fashion-MNIST', () => {
     const s = loadSuite('nightly-cpu');
     const runs = resolveRuns(s);
-    assert.equal(runs.length, 15);
+    assert.equal(runs.length, 18);
     assert.deepEqual([...new Set(runs.map((r) => r.method))], ['entrannas', 'entrannas-dst', 'darts-1st', 'pc-darts', 'random-ws']);
+    const control = runs.find((r) => r.methodId === 'darts-1st-control')!;
+    const en = runs.find((r) => r.methodId === 'entrannas')!;
+    assert.equal(control.search.weights.lr, en.search.weights.lr);
+    assert.equal(control.search.archWarmupEpochs, en.search.archWarmupEpochs);
+    assert.deepEqual(control.search.space.ops, en.search.space.ops);
     assert.ok(s.cost.wallSeconds! > 1800 && s.cost.wallSeconds! <= 4500);
   });
 });

@@ -440,7 +440,8 @@ describe('tables: rendering and the report/check commands', function () {
     assert.match(text, /FAIL cifar10-extended\/entrannas-dst: not reproduced: best of 3 = 4\.9 against the margin 2\.52/);
     assert.ok(existsSync(path.join(dir, 'tables', 'all.json')));
     const suites = JSON.parse(suitesCommand({ json: true }));
-    assert.deepEqual(suites.map((s: { name: string }) => s.name), ['cifar10-extended', 'cifar10-standard', 'imagenet-topology', 'nightly-cpu', 'smoke']);
+    assert.deepEqual(suites.map((s: { name: string }) => s.name), ['cifar10-extended', 'cifar10-standard', 'imagenet-topology',
+      'ablation-engine-placement', 'ablation-sharing', 'ablation-tau', 'ablation-warmup', 'consistency', 'nightly-cpu', 'smoke']);
     assert.equal(suites.find((s: { name: string }) => s.name === 'smoke').cost.wallSeconds <= 600, true);
     // 3 rows × 3 seeds × (search, eval) + 2 DARTS rows × (4 searches + 4 selects + 10 evals)
     assert.equal(suites.find((s: { name: string }) => s.name === 'cifar10-standard').runs, 18 + 36);

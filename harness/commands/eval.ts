@@ -45,7 +45,7 @@ export async function evalCommand(o: EvalCommandOptions, io: CommandIO = process
   const cfg = evalConfigFromFlags(o);
   const problems = evalConfigProblems(cfg);
   if (problems.length > 0) throw new InputError(`eval config: ${problems.join('; ')}`);
-  const info = await initBackend(o.backend, { threads: o.threads });
+  const info = await initBackend(o.backend, { threads: o.threads, allowCpuFallback: o.allowCpuFallback });
   io.err(`${describeBackend(info)}\n`);
   const outDir = path.resolve(o.out);
   const ctx = consoleContext(outDir, Boolean(o.resume), `eval seed ${o.seed}`);

@@ -61,6 +61,10 @@ export function rangeOption(flag: string, min: number, max = Infinity, exclusive
   };
 }
 
+export const ALLOW_CPU_FALLBACK_FLAG = '--allow-cpu-fallback';
+export const ALLOW_CPU_FALLBACK_HELP = 'with --backend tensorflow-gpu: when TensorFlow falls back to the CPU (no CUDA 11.2 / cuDNN 8.1), ' +
+  'run on and book CPU time instead of stopping';
+
 /** --backend: one of nas/backend.ts BACKEND_NAMES, default auto. */
 export function backendOption(description = 'tfjs backend'): Option {
   return new Option('--backend <name>', description).choices([...BACKEND_NAMES]).default('auto');
@@ -96,6 +100,7 @@ export interface SizeFlags {
   stepsPerEpoch?: number;
   backend: BackendChoice;
   threads?: number;
+  allowCpuFallback?: boolean;
   out: string;
   resume?: boolean;
 }
@@ -114,6 +119,7 @@ export function addSizeFlags(cmd: Command): Command {
     .option('--steps-per-epoch <n>', 'cap optimisation steps per epoch (proxy runs)', intOption('--steps-per-epoch', 1))
     .addOption(backendOption())
     .addOption(threadsOption())
+    .option(ALLOW_CPU_FALLBACK_FLAG, ALLOW_CPU_FALLBACK_HELP)
     .option('--out <dir>', 'output directory', 'out')
     .option('--resume', 'continue from the checkpoint in --out');
 }

@@ -15,7 +15,7 @@ import { renderConsole } from '../results/render.js';
 import { writeHtmlReport } from '../views/html.js';
 import { outputFiles, writeOutputs } from '../views/outputs.js';
 import { EXIT, InputError, act, subcommand, type CommandIO } from './common.js';
-import { intOption, parseMethods, parseSeeds, parseTimeout, threadsOption } from './flags.js';
+import { intOption, parseMethods, parseSeeds, parseTimeout, threadsOption, ALLOW_CPU_FALLBACK_FLAG, ALLOW_CPU_FALLBACK_HELP } from './flags.js';
 import { bookPerGpu, formatBooking } from '../run/executors/gpus.js';
 import { addExecutorOptions, isSubmission, localConcurrency, submitCommand, type ExecutorOptions } from './run-executors.js';
 
@@ -29,6 +29,7 @@ export interface RunCommandOptions extends ExecutorOptions {
   methods?: string[];
   backend: BackendChoice;
   threads?: number;
+  allowCpuFallback?: boolean;
   out: string;
   resume?: boolean;
   fresh?: boolean;
@@ -133,7 +134,7 @@ export async function runCommand(suiteArg: string, o: RunCommandOptions, deps: R
   if (isSubmission(o)) return submitCommand(suiteArg, loaded, o, deps);
   const concurrency = localConcurrency(o, Boolean(o.concurrencyGiven));
   const suite = loaded.runnable;
-  const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, threads: o.threads ?? 1, timeoutSeconds: o.timeout, microBatch: o.microBatch });
+  const specs = planRuns(suite, { seeds: o.seeds, methods: o.methods, backend: o.backend, threads: o.threads ?? 1, allowCpuFallback: o.allowCpuFallback, timeoutSeconds: o.timeout, microBatch: o.microBatch });
   const resultsDir = path.resolve(o.out);
   const labels = specs.map(runLabel);
   const unknownRestart = (o.restart ?? []).filter((r) => !labels.includes(r));
@@ -200,6 +201,7 @@ export function register(program: Command, deps: RunCommandDeps = defaultDeps): 
     .option('--methods <list>', 'comma-separated method ids (default: all of the suite\'s)', parseMethods)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKEND_NAMES]).default('auto'))
     .addOption(threadsOption())
+    .option(ALLOW_CPU_FALLBACK_FLAG, ALLOW_CPU_FALLBACK_HELP)
     .option('--out <dir>', 'results directory', 'results')
     .option('--resume', 'keep finished runs; rerun missing, failed and timed-out runs, continuing from checkpoints')
     .option('--fresh', 'move existing runs of this suite to <out>/archive/ and start over')

@@ -9,7 +9,7 @@ import { searchConfigProblems } from '../suites/suite.js';
 import { runSearchPhase } from '../run/search-phase.js';
 import { consoleContext } from '../run/progress.js';
 import { EXIT, InputError, act, processIO, subcommand, type CommandIO, type ExitCode } from './common.js';
-import { addSizeFlags, floatOption, inputFrom, intOption, type SizeFlags } from './flags.js';
+import { addSizeFlags, floatOption, inputFrom, intOption, rangeOption, type SizeFlags } from './flags.js';
 
 /** The `search` command's own flags (beyond the size flags it shares with `eval`). */
 export interface SearchFlags {
@@ -44,7 +44,7 @@ export async function searchCommand(o: SearchCommandOptions, io: CommandIO = pro
     throw new InputError(`search config (--method ${o.method}): ${problems.join('; ')}` +
       (problems.some((p) => p.startsWith('archWarmupEpochs')) ? ' (pass --warmup N below --epochs, or --warmup explicitly to keep α frozen)' : ''));
   }
-  const info = await initBackend(o.backend, { threads: o.threads });
+  const info = await initBackend(o.backend, { threads: o.threads, allowCpuFallback: o.allowCpuFallback });
   io.err(`${describeBackend(info)}\n`);
   const outDir = path.resolve(o.out);
   const ctx = consoleContext(outDir, Boolean(o.resume), `search ${o.method} seed ${o.seed}`);
@@ -82,7 +82,8 @@ export function register(program: Command): void {
     .option('--no-sharing', `switch feature sharing off (ablation; methods with sharing: ${sharing})`)
     .option('--lr <x>', 'weight learning rate', floatOption('--lr'))
     .option('--arch-lr <x>', 'architecture learning rate', floatOption('--arch-lr'))
-    .option('--tau-end <x>', 'anneal the softmax temperature linearly from 1 to x over the search', floatOption('--tau-end'))
+    // τ ≤ 0 divides α by zero or flips the softmax: refused here, as the suite schema refuses it.
+    .option('--tau-end <x>', 'anneal the softmax temperature linearly from 1 to x (> 0) over the search', rangeOption('--tau-end', 0))
     .option('--micro-batch <n>', 'split each batch into micro-batches of n with gradient accumulation (memory; 0 = off)', intOption('--micro-batch'))
     .addHelpText('after', methodsHelp())
     .action(async (o: SizeFlags & Omit<SearchFlags, 'noSharing'> & { method: MethodName; sharing?: boolean }, cmd: Command) => {

@@ -1,4 +1,5 @@
 // Environment provenance recorded with every run: code version, runtime, backend and hardware.
+import type { GpuCheck } from '../../nas/gpu-check.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -58,6 +59,7 @@ export interface BackendFacts {
   name: string;
   threads: number;
   simd: boolean;
+  gpu?: GpuCheck;
 }
 
 /**
@@ -81,5 +83,6 @@ export function collectEnv(backend: BackendFacts | { requested: string }): EnvPr
     platform: `${process.platform}-${process.arch} ${os.release()}`,
     ...(facts ? { kernelPath: kernelPath() } : {}),
     ...(process.env.CUDA_VISIBLE_DEVICES !== undefined ? { cudaVisibleDevices: process.env.CUDA_VISIBLE_DEVICES } : {}),
+    ...(facts?.gpu ? { gpuCheck: facts.gpu } : {}),
   };
 }

@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeJsonAtomicSync } from '../../nas/util/fs.js';
 import { REFERENCE_GPU, normaliseGpuDays } from './gpu-factors.js';
 import type { Measures } from '../results/record.js';
+import { searchEpochSeconds, type PhaseSeconds } from '../../nas/phase-clock.js';
 
 export const SECONDS_PER_DAY = 86400;
 
@@ -35,6 +36,18 @@ export function deviceCost(
   };
 }
 
+/**
+ * The phase breakdown and, when it has warm-up or search epochs, the search cost as the papers count it: device
+ * time of those epochs only (setup, scoring, checkpoints and writing are listed beside it in `phases`).
+ */
+export function phaseCost(phases: PhaseSeconds, deviceClassName: string): Pick<Measures, 'phases' | 'searchGpuDays' | 'searchGpuDaysNormalised'> {
+  const hasSearch = Object.keys(phases).some((k) => k === 'search' || k === 'warmup' || k.startsWith('search.') || k.startsWith('warmup.'));
+  if (!hasSearch) return { phases };
+  const searchGpuDays = searchEpochSeconds(phases) / SECONDS_PER_DAY;
+  const norm = normaliseGpuDays(searchGpuDays, deviceClassName);
+  return { phases, searchGpuDays, ...(norm !== undefined ? { searchGpuDaysNormalised: norm } : {}) };
+}
+
 /** What a meter knows so far; sent to the runner with progress so a killed run still has figures. */
 export interface MeasureSnapshot {
   wallSeconds: number;
@@ -44,8 +57,9 @@ export interface MeasureSnapshot {
   gpuMemoryBytes?: number;
 }
 
-export function toMeasures(s: MeasureSnapshot, deviceClassName: string, extra: { msPerStep?: number; steps?: number } = {}): Measures {
+export function toMeasures(s: MeasureSnapshot, deviceClassName: string, extra: { msPerStep?: number; steps?: number; phases?: PhaseSeconds } = {}): Measures {
   return {
+    ...(extra.phases ? phaseCost(extra.phases, deviceClassName) : {}),
     wallSeconds: s.wallSeconds,
     cpuSeconds: s.cpuSeconds,
     peakRssBytes: s.peakRssBytes,
@@ -90,6 +104,14 @@ export function combineAttempts(attempts: Measures[]): Measures {
   }
   if (last.msPerStep !== undefined) out.msPerStep = last.msPerStep;
   if (last.steps !== undefined) out.steps = last.steps;
+  // Phases add per name; a resumed search's cost is every attempt's epochs.
+  if (attempts.some((m) => m.phases)) {
+    const phases: Record<string, number> = {};
+    for (const m of attempts) for (const [k, v] of Object.entries(m.phases ?? {})) phases[k] = (phases[k] ?? 0) + v;
+    out.phases = phases;
+  }
+  if (attempts.some((m) => m.searchGpuDays !== undefined)) out.searchGpuDays = sum((m) => m.searchGpuDays ?? 0);
+  if (attempts.every((m) => m.searchGpuDaysNormalised !== undefined)) out.searchGpuDaysNormalised = sum((m) => m.searchGpuDaysNormalised ?? 0);
   return out;
 }
 

@@ -49,6 +49,16 @@ export interface Measures {
   /** Median milliseconds per search/training step. */
   msPerStep?: number;
   steps?: number;
+  /**
+   * Seconds per part of the phase (nas/phase-clock.ts; exclusive, so they add up to the wall time): setup
+   * (process start, module load, data decode, building the net), warmup / search epochs (α step, weight step,
+   * re-derivation nested as "search.alphaStep" …), scoring, checkpoint, write; for evaluations train and test.
+   */
+  phases?: Record<string, number>;
+  /** Device-days of the warm-up and search epochs only, as the papers count search cost (search phases). */
+  searchGpuDays?: number;
+  /** searchGpuDays scaled to the reference GPU (gpu-factors.ts); absent on CPUs and unknown GPUs. */
+  searchGpuDaysNormalised?: number;
 }
 
 export interface EnvProvenance {
@@ -66,6 +76,8 @@ export interface EnvProvenance {
   cudaVisibleDevices?: string;
   /** 'nas' (our kernels: wasm, cpu) or 'stock' (stock tfjs ops: native backends, or NAS_KERNEL_PATH=stock). */
   kernelPath?: string;
+  /** tensorflow-gpu: whether work ran on the GPU (device check and probe), with model, driver, CUDA and cuDNN. */
+  gpuCheck?: { onGpu: boolean; deviceCheck?: boolean; probeMs: number; probeGflops: number; reason?: string; model?: string; driver?: string; cudaDriver?: string; cudnn?: string };
 }
 
 /** What a search phase returns (the method's outputs, spec §6 consistency metrics). */
@@ -77,6 +89,14 @@ export interface SearchResult {
   derivedValAcc: number;
   /** supernetValAcc − derivedValAcc. */
   consistencyGap: number;
+  /** Both accuracies with the images scored and their binomial 95 % intervals, and how they were measured. */
+  consistency?: {
+    supernet: { acc: number; n: number; ci95: [number, number] };
+    derived: { acc: number; n: number; ci95: [number, number] };
+    data: string;
+    bnBatches: number;
+    supernetPaths: number;
+  };
   /** Loss per step (weights step). */
   lossTrace: number[];
   /** Genotype after every epoch (stability). */

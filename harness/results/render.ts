@@ -1,5 +1,6 @@
 // Results tables, the renderings: Markdown (one section per suite, with footnotes), CSV, JSON, a console
 // summary, and the three table files written atomically (harness/results/layout.ts names them).
+import { consistencyLines } from './render-consistency.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
@@ -124,6 +125,7 @@ export function renderMarkdown(report: Report): string {
       for (const r of explained) out.push(`- \`${r.rowId}\`: ${verdictLabel(r)}: ${mdEscape(r.verdictBasis)}`);
       out.push('');
     }
+    out.push(...consistencyLines(rows));
     const stale = rows.flatMap((r) => r.stale);
     if (stale.length > 0) {
       out.push("Stale records (left out: the suite's protocol changed since they ran; rerun them with `run --fresh`):", '');

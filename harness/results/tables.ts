@@ -10,6 +10,8 @@ import { rowVerdict, summarise, type Verdict } from './verdict.js';
 import type { Judgement } from './judgement.js';
 import { configHash } from './provenance.js';
 import { runLabel } from './layout.js';
+import { consistencyFigures, type ConsistencyFigures } from './consistency-figures.js';
+import { searchCostOnPaperGpu, type PaperGpuCost } from './cost-figures.js';
 
 export type StatusCounts = Record<RunStatus, number>;
 
@@ -39,6 +41,10 @@ export interface OurFigures {
   /** Mean over ok search records: validation accuracy (%) of the super-net and of the derived net with inherited weights. */
   supernetValAcc?: number;
   derivedValAcc?: number;
+  /** Gap with its interval over seeds, search→eval rank correlation, search-epoch cost (consistency-figures.ts). */
+  consistency: ConsistencyFigures;
+  /** Our search-epoch cost converted to each published cost figure's GPU (cost-figures.ts). */
+  searchOnPaperGpu: PaperGpuCost[];
 }
 
 export interface PaperFigures {
@@ -148,6 +154,8 @@ function ourFigures(metric: Metric, search: LoadedRecord[], evals: LoadedRecord[
     searchMsPerStep: meanOf(defined(sm.map((m) => m.msPerStep))),
     supernetValAcc: meanOf(defined(okSearch.map((r) => pct(r.record.search?.supernetValAcc)))),
     derivedValAcc: meanOf(defined(okSearch.map((r) => pct(r.record.search?.derivedValAcc)))),
+    consistency: consistencyFigures(search, evals),
+    searchOnPaperGpu: [],
   };
 }
 
@@ -230,6 +238,7 @@ function buildRow(suite: Suite, row: SuiteMethod, all: LoadedRecord[]): TableRow
   // Every declared run counts: the verdict sees declared runs only, and an extra run makes the row a proxy.
   const declaredEvals = byPhase('eval').filter(isDeclared);
   const ours = ourFigures(metric, byPhase('search'), declaredEvals);
+  ours.searchOnPaperGpu = searchCostOnPaperGpu(byPhase('search'), row.targets);
   const extra = records.filter((r) => !isDeclared(r));
   const extraSeeds = [...new Set(extra.map((r) => r.seed))].sort((a, b) => a - b);
   const recordDeviations = [...new Set(records.flatMap((r) => r.record.deviations))];

@@ -12,6 +12,7 @@ import { LockBusyError, acquire, type Lock } from './lock.js';
 import { RUNNER_PIPE_ENV, RUN_BUSY_EXIT, encodeChildMessage, runnerRecord, type ChildMessage } from './child-protocol.js';
 import { executePhase } from './phase.js';
 import { ConfigChangedError, guardResume } from './resume-guard.js';
+import { PhaseClock } from '../../nas/phase-clock.js';
 import type { PhaseContext, PhaseOutcome, PhaseSpec, Progress } from './phase-types.js';
 
 export interface PhaseChildOptions {
@@ -125,7 +126,7 @@ async function runLocked(o: PhaseChildOptions, spec: PhaseSpec, startedAt: strin
 
   let backend: BackendInfo;
   try {
-    backend = await initBackend(spec.backend, { threads: spec.threads ?? 1 });
+    backend = await initBackend(spec.backend, { threads: spec.threads ?? 1, allowCpuFallback: spec.allowCpuFallback });
   } catch (err) {
     const now = new Date().toISOString();
     const msg = `backend ${spec.backend}: ${err instanceof Error ? err.message : String(err)}`;
@@ -166,6 +167,10 @@ async function runLocked(o: PhaseChildOptions, spec: PhaseSpec, startedAt: strin
 
   let outcome: PhaseOutcome | undefined;
   let failure: string | undefined;
+  // Process start → here (module load, backend start-up) is setup too; the phase books the rest on the clock.
+  const clock = new PhaseClock();
+  clock.add('setup.process', performance.now());
+  ctx.clock = clock;
   try {
     outcome = await executePhase(spec.work, ctx);
   } catch (err) {
@@ -178,7 +183,7 @@ async function runLocked(o: PhaseChildOptions, spec: PhaseSpec, startedAt: strin
   attempts.record(snap, true);
   const measures = combineAttempts([
     ...(o.resume ? attempts.previous() : []),
-    toMeasures(snap, devClass, { msPerStep: outcome?.msPerStep, steps: outcome?.steps }),
+    toMeasures(snap, devClass, { msPerStep: outcome?.msPerStep, steps: outcome?.steps, phases: outcome ? clock.seconds() : undefined }),
   ]);
   const record = makeRecord(spec, {
     status: outcome ? outcome.status : 'failed',

@@ -8,6 +8,7 @@ import { runEvaluation } from '../../nas/train.js';
 import type { EvalConfig } from '../../nas/config.js';
 import { writeJsonAtomicSync as writeJsonAtomic } from '../../nas/util/fs.js';
 import { loopHooks } from './loop-hooks.js';
+import { PhaseClock } from '../../nas/phase-clock.js';
 
 /** The configured training augmentation on top of the dataset family's base transform. */
 export function evalAugment(cfg: EvalConfig): AugmentConfig | false {
@@ -19,16 +20,22 @@ export function evalAugment(cfg: EvalConfig): AugmentConfig | false {
 
 export async function runEvalPhase(work: EvalPhaseSpec, ctx: PhaseContext): Promise<PhaseOutcome> {
   const cfg = work.config;
+  const clock = ctx.clock ?? new PhaseClock();
+  clock.begin('setup');
   const genotype = loadGenotype(work.genotype);
   const ds = await loadDataset(cfg.data);
+  clock.end();
   const out = await runEvaluation(genotype, cfg, {
     train: ds.train, test: ds.test, augment: evalAugment(cfg), numClasses: ds.numClasses, imageShape: ds.train.imageShape,
-  }, loopHooks(ctx));
+  }, { ...loopHooks(ctx), clock });
+  clock.begin('write');
   const result = {
     testError: out.testError, testAcc: out.testAcc, params: out.size.params, paramsWithAux: out.size.paramsWithAux,
     macs: out.size.macs, lossTrace: out.lossTrace,
   };
   fs.mkdirSync(ctx.outDir, { recursive: true });
-  writeJsonAtomic(path.join(ctx.outDir, 'eval.json'), { status: out.status, error: out.error, config: cfg, genotype: work.genotype, ...result, msPerStep: out.msPerStep, steps: out.stepsRun });
-  return { status: out.status, error: out.error, eval: result, msPerStep: out.msPerStep, steps: out.stepsRun };
+  clock.end();
+  const phases = clock.seconds();
+  writeJsonAtomic(path.join(ctx.outDir, 'eval.json'), { status: out.status, error: out.error, config: cfg, genotype: work.genotype, ...result, msPerStep: out.msPerStep, steps: out.stepsRun, phases });
+  return { status: out.status, error: out.error, eval: result, msPerStep: out.msPerStep, steps: out.stepsRun, phases };
 }

@@ -12,5 +12,6 @@ export function loopHooks(ctx: PhaseContext): LoopHooks {
     checkpointDir: path.join(ctx.outDir, 'checkpoint'),
     resume: ctx.resume,
     signal: ctx.signal,
+    clock: ctx.clock,
   };
 }

@@ -3,6 +3,7 @@ import type { BackendChoice } from '../../nas/backend.js';
 import type { EvalConfig, SearchConfig } from '../../nas/config.js';
 import type { LoopProgress } from '../../nas/train.js';
 import type { SelectConfig } from '../suites/suite.js';
+import type { PhaseClock, PhaseSeconds } from '../../nas/phase-clock.js';
 import type { EvalResult, RunKey, SearchResult, Selection, SelectResult } from '../results/record.js';
 import type { Provenance } from '../results/provenance.js';
 
@@ -22,6 +23,8 @@ export interface PhaseContext {
   signal?: AbortSignal;
   /** A peak measured inside a step (nas/tensor-peak.ts), higher than any between-step sample. */
   notePeakTensorBytes?(bytes: number): void;
+  /** Books the phase's time per part (setup, epochs, scoring, checkpoints, writing); the child reads it back. */
+  clock?: PhaseClock;
 }
 
 export interface SearchPhaseSpec {
@@ -89,6 +92,8 @@ export interface PhaseSpec extends RunKey {
   backend: BackendChoice;
   /** wasm backend threads (absent in specs written before threads existed: 1). */
   threads?: number;
+  /** tensorflow-gpu that fell back to the CPU runs on and books CPU time (nas/gpu-check.ts). */
+  allowCpuFallback?: boolean;
   timeoutSeconds: number;
   /** The configuration's hash as the suite resolved it, before command-line overrides, and the suite's version. */
   provenance?: Provenance;
@@ -102,4 +107,6 @@ export interface PhaseOutcome {
   eval?: EvalResult;
   msPerStep?: number;
   steps?: number;
+  /** Seconds per part of the phase (nas/phase-clock.ts). */
+  phases?: PhaseSeconds;
 }

@@ -70,6 +70,8 @@ export interface PlanOptions {
   backend: BackendChoice;
   /** wasm backend threads per phase (default 1). */
   threads?: number;
+  /** tensorflow-gpu fell back to the CPU: run on, booking CPU time (else the phase fails naming the libraries). */
+  allowCpuFallback?: boolean;
   /** Overrides every phase's timeout (seconds; 0 = none). */
   timeoutSeconds?: number;
   /** Split search batches into micro-batches of this size (memory), recorded as a deviation; 0/undefined: as the suite. */
@@ -141,6 +143,7 @@ export function planRuns(suite: RunnableSuite, opts: PlanOptions): PhaseSpec[] {
         deviations: [...suite.deviations, ...(row.deviations ?? []), ...(deviation ? [deviation] : [])],
         backend: opts.backend,
         threads: opts.threads ?? 1,
+        ...(opts.allowCpuFallback ? { allowCpuFallback: true } : {}),
         timeoutSeconds: opts.timeoutSeconds ?? row.timeoutSeconds?.[phase] ?? suite.timeoutSeconds,
         provenance: { configHash: configHash(planned.config), suiteVersion: suite.version ?? 1 },
       });

@@ -53,7 +53,7 @@ const sgdSchema = obj(
   ['warmupEpochs'],
 );
 
-const adamSchema = obj({ lr: positive, beta1: unitInterval, beta2: unitInterval, weightDecay: nonNegative, gradClip: nonNegative });
+const adamSchema = obj({ lr: positive, beta1: unitInterval, beta2: unitInterval, weightDecay: nonNegative, gradClip: nonNegative, gradClipBasis: text });
 
 /** SearchConfig without method and seed (the suite row and the seed list set those). */
 function searchProperties(): Record<string, Schema> {
@@ -90,6 +90,7 @@ function searchProperties(): Record<string, Schema> {
     pcdarts: obj({ k: int(1), edgeNormalization: bool }),
     darts: obj({ hessianEpsilon: positive }),
     randomWs: obj({ candidates: int(1), candidateBatches: int(0), finalists: int(0) }),
+    consistency: obj({ heldOut: { type: 'number', minimum: 0, exclusiveMaximum: 1 }, bnBatches: int(1), supernetPaths: int(1) }),
   };
 }
 
@@ -164,11 +165,12 @@ export const targetSchema: Schema = obj(
     source: obj({ paper: text, version: text, url: text, table: text }, ['url', 'table']),
     tag: { enum: ['R', 'S', 'L', 'I'] },
     hardware: text,
+    searches: int(1),
     verdict: bool,
     note: text,
     indicative: text,
   },
-  ['sd', 'n', 'verdict', 'note', 'indicative'],
+  ['sd', 'n', 'searches', 'verdict', 'note', 'indicative'],
 );
 
 /** A selection protocol (harness/suites/suite.ts SuiteProtocol): k searches, a select run each, m evaluations. */

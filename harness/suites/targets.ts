@@ -40,6 +40,8 @@ export interface Target {
   tag: Tag;
   /** Hardware the number was measured on ("not stated" when unknown). */
   hardware: string;
+  /** Search-cost figures: how many searches the figure counts (DARTS' 1.5 / 4.0 GPU-days are 4); default 1. */
+  searches?: number;
   /** This target decides the row's verdict (at most one per row, an error metric). */
   verdict?: boolean;
   note?: string;

@@ -12,6 +12,9 @@ import { defineMethod } from '../method.js';
 /** PC-DARTS's CIFAR-10 search schedule, which EnTranNAS also follows (spec A9): batch 256, lr 0.1, α lr 6e-4, α frozen 15 epochs. */
 export const PC_DARTS_SCHEDULE: SearchOverrides = { batchSize: 256, weights: { lr: 0.1 }, arch: { lr: 6e-4 }, archWarmupEpochs: 15 };
 
+/** PC-DARTS's architect.py clips nothing on α (as DARTS master). */
+const PC_DARTS_DEFAULTS: SearchOverrides = { ...PC_DARTS_SCHEDULE, arch: { ...PC_DARTS_SCHEDULE.arch, gradClip: 0, gradClipBasis: 'PC-DARTS architect.py: no α clip' } };
+
 export class PcDarts extends Darts {
   protected override cellOptions(): SearchCellOptions {
     return { sharing: false, partialChannels: this.cfg.pcdarts.k };
@@ -62,7 +65,7 @@ export const PC_DARTS = defineMethod({
   summary: 'PC-DARTS: partial channel connections (1/K of the channels) and edge normalisation',
   class: PcDarts,
   traits: { archStep: true, usesNone: true, featureSharing: false, secondOrder: false },
-  defaults: PC_DARTS_SCHEDULE,
+  defaults: PC_DARTS_DEFAULTS,
   // Every cell's channel count is a multiple of C, so C divisible by K is what the partial split needs.
   validate: (cfg) => (cfg.channels % cfg.pcdarts.k !== 0
     ? [`channels (${cfg.channels}) must be divisible by pcdarts.k (${cfg.pcdarts.k})`]

@@ -49,6 +49,15 @@ export class RandomWs extends SupernetSearch {
     return this.best?.genotype ?? this.sampled;
   }
 
+  /** Random-WS has no super-net: its figure is the mean over `paths` sampled paths (seeded, apart from the candidates). */
+  override supernetScoringModes(paths: number): Array<() => ModeFn> {
+    const rng = this.rng.child('supernet-paths');
+    return Array.from({ length: paths }, () => {
+      const m = this.derivedModes(this.sample(rng));
+      return () => m;
+    });
+  }
+
   /**
    * Screen `candidates` sampled architectures on `candidateBatches` held-out batches each (capped by evalBatches),
    * then score the best `finalists` of them on the held-out split (evalBatches; 0 = all of it) and keep the best.

@@ -66,5 +66,7 @@ export const ENTRANNAS = defineMethod({
   summary: 'EnTranNAS: Engine-cells mixed, Transit-cells run the architecture derived from the current α',
   class: EnTranNAS,
   traits: { archStep: true, usesNone: false, featureSharing: true, secondOrder: false },
-  defaults: PC_DARTS_SCHEDULE,
+  // The spec's α step clips ‖grad α‖ at 10 (§3, "DARTS architect", the first DARTS release); EnTranNAS has no
+  // public code to say otherwise, so the spec decides.
+  defaults: { ...PC_DARTS_SCHEDULE, arch: { ...PC_DARTS_SCHEDULE.arch, gradClip: 10, gradClipBasis: 'spec §3: clip ‖grad α‖ at 10 (DARTS first release 8876e79)' } },
 });

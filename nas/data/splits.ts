@@ -118,15 +118,44 @@ export function perClassSubsets(
 /**
  * The two halves of a search: PC-DARTS per-class subsets (subsetWeights, default 0.1, and subsetArch, default
  * 0.025) for ImageNet or when either fraction is set, else the trainPortion split. Deterministic under `seed`.
+ * With `heldOut` > 0, a further class-balanced fraction of the training set that neither half sees is returned
+ * as `heldOut` (the consistency gap is measured there): taken from the images the PC-DARTS subsets leave unused,
+ * or set aside before the trainPortion split (which then divides the rest).
  */
-export function searchSplits(ds: LoadedDataset, cfg: DataConfig, seed: number): { weights: Split; arch: Split } {
+export function searchSplits(ds: LoadedDataset, cfg: DataConfig, seed: number, heldOut = 0): { weights: Split; arch: Split; heldOut?: Split } {
   const rng = new Rng(seed).child('data/search-split');
   const train = ds.train;
   const usePc = ds.name === 'imagenet' || cfg.subsetWeights !== undefined || cfg.subsetArch !== undefined;
-  const s = usePc
-    ? perClassSubsets(train.labels, train.numClasses, cfg.subsetWeights ?? 0.1, cfg.subsetArch ?? 0.025, rng)
-    : portionSplit(train.labels, train.numClasses, cfg.trainPortion, rng);
-  return { weights: train.subset(s.weights, `${train.name}/weights`), arch: train.subset(s.arch, `${train.name}/arch`) };
+  const parts = heldOutParts(train.labels, train.numClasses, heldOut, usePc, (labels) => usePc
+    ? perClassSubsets(labels, train.numClasses, cfg.subsetWeights ?? 0.1, cfg.subsetArch ?? 0.025, rng)
+    : portionSplit(labels, train.numClasses, cfg.trainPortion, rng), new Rng(seed).child('data/held-out'));
+  return {
+    weights: train.subset(parts.weights, `${train.name}/weights`),
+    arch: train.subset(parts.arch, `${train.name}/arch`),
+    ...(parts.heldOut ? { heldOut: train.subset(parts.heldOut, `${train.name}/held-out`) } : {}),
+  };
+}
+
+/** Positions of the search halves and of the held-out fraction (see searchSplits); all three pairwise disjoint. */
+export function heldOutParts(labels: Int32Array, numClasses: number, fraction: number, fromUnused: boolean,
+  split: (labels: Int32Array) => { weights: Int32Array; arch: Int32Array }, rng: Rng): { weights: Int32Array; arch: Int32Array; heldOut?: Int32Array } {
+  if (!(fraction >= 0 && fraction < 1)) throw new Error(`held-out fraction must be in [0, 1), got ${fraction}`);
+  if (fraction === 0) return split(labels);
+  if (fromUnused) {
+    const s = split(labels);
+    const used = new Set([...s.weights, ...s.arch]);
+    const rest = Array.from({ length: labels.length }, (_, i) => i).filter((i) => !used.has(i));
+    const restLabels = Int32Array.from(rest, (i) => labels[i]);
+    const take = Math.min(rest.length, Math.max(1, Math.round(fraction * labels.length)));
+    if (rest.length === 0) throw new DataError('no training images are left outside the search subsets for a held-out split');
+    const pos = take >= rest.length ? Int32Array.from(rest.keys()) : balancedSubset(restLabels, numClasses, take, rng);
+    return { ...s, heldOut: sorted(Array.from(pos, (k) => rest[k])) };
+  }
+  const outer = portionSplit(labels, numClasses, 1 - fraction, rng);
+  const keep = Array.from(outer.weights);
+  const inner = split(Int32Array.from(keep, (i) => labels[i]));
+  const back = (a: Int32Array) => sorted(Array.from(a, (k) => keep[k]));
+  return { weights: back(inner.weights), arch: back(inner.arch), heldOut: outer.arch };
 }
 
 /** The validation split a select phase holds out of the training set (never the test set). */

@@ -50,3 +50,17 @@ export function tMoe95(xs: readonly number[]): number {
   if (sd === undefined) return 0;
   return (tCritical95(xs.length - 1) * sd) / Math.sqrt(xs.length);
 }
+
+/**
+ * Wilson score 95 % interval of a binomial proportion `k` of `n` (better behaved than the normal approximation
+ * near 0 and 1 and at small n). n = 0 gives [NaN, NaN].
+ */
+export function wilson95(k: number, n: number): [number, number] {
+  if (n <= 0) return [NaN, NaN];
+  const z = 1.959963984540054;
+  const p = k / n;
+  const d = 1 + (z * z) / n;
+  const c = (p + (z * z) / (2 * n)) / d;
+  const h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, c - h), Math.min(1, c + h)];
+}
