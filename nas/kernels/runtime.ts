@@ -158,12 +158,6 @@ interface EnginePrivate {
   }): tf.Tensor | tf.Tensor[];
 }
 
-/**
- * Run `forward` (any tf ops; intermediates are freed) as one tape node named `name`, whose gradient for each
- * input is computed only if the backward pass asks for it (tfjs prunes inputs that are off the x→y path;
- * tf.customGrad would compute every input's gradient eagerly). `save` keeps tensors for the backward pass.
- * No registered gradients are needed. Backward gets dy for every output (zeros for unused outputs).
- */
 // tfjs keeps every saved tensor as engine.clone(t): an Identity kernel call plus a tape node (whose only use would
 // be differentiating through the saved copy) per tensor, ~8.7k of each per darts-1st step. What our own ops save
 // is read by their backward functions only, which run our gradient-less kernels and are never differentiated, so
@@ -194,6 +188,12 @@ function installCheapClone(engine: EnginePrivate): void {
   };
 }
 
+/**
+ * Run `forward` (any tf ops; intermediates are freed) as one tape node named `name`, whose gradient for each
+ * input is computed only if the backward pass asks for it (tfjs prunes inputs that are off the x→y path;
+ * tf.customGrad would compute every input's gradient eagerly). `save` keeps tensors for the backward pass.
+ * No registered gradients are needed. Backward gets dy for every output (zeros for unused outputs).
+ */
 export function lazyGradOp<T extends tf.Tensor | tf.Tensor[]>(
   name: string,
   inputs: Record<string, tf.Tensor>,
