@@ -16,7 +16,10 @@ const k = simdFor(w)!;
 const p = (t: tf.Tensor) => heapPtr(w, t as unknown as Parameters<typeof heapPtr>[1]);
 const N = 16;
 console.log(`batch ${N}, stride 1, "same" pads, median of ${reps} interleaved calls (ms); ratio = scatter ÷ gather`);
-for (const [C, S, K] of [[8, 32, 3], [8, 32, 5], [8, 16, 3], [16, 16, 3], [16, 16, 5], [32, 8, 3], [32, 8, 5]]) {
+// the default size's shapes (C = 8 at 32×32, 16 at 16×16, 32 at 8×8), then the paper size's (C = 16, 32, 64)
+const SHAPES = [[8, 32, 3], [8, 32, 5], [8, 16, 3], [16, 16, 3], [16, 16, 5], [32, 8, 3], [32, 8, 5],
+  [16, 32, 3], [16, 32, 5], [32, 16, 3], [32, 16, 5], [64, 8, 3], [64, 8, 5]];
+for (const [C, S, K] of SHAPES) {
   const n = N * S * S * C;
   const pad = (K - 1) / 2;
   const x = tf.randomNormal([n]);

@@ -107,9 +107,9 @@ function backprop(
 
 /**
  * Whether the output-stationary kernels (dw-gather.ts) beat the scatter ones for this kernel width and channel count.
- * Measured per call on this engine (N = 16, zeroing included for the scatter form, median of 100 interleaved calls):
- * k = 5 1.13–1.27× faster at C = 8/16/32; k = 3 1.0–1.28× at C = 8 but 0.94–0.97× at C = 16 and 32. Both forms give
- * the same bits, so this only picks the faster loop.
+ * Measured per call (bench/depthwise-ab.ts: N = 16, zeroing included for the scatter form, 100 interleaved calls):
+ * k = 5 0.99–1.27× as fast at C = 8–64; k = 3 0.88–1.27× at C = 8 but 0.87–1.00× at C = 16–64. Both forms give the
+ * same bits, so this only picks the faster loop.
  */
 function gatherWins(KW: number, C: number): boolean {
   return gatherOn && (KW >= 5 || C <= 8);
