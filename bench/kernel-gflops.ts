@@ -1,6 +1,6 @@
 // Throughput of the main SIMD kernels on the wasm heap, 1 call = one typical super-net shape (5 cells, C=8,
 // batch 16: 32×32 maps with 8–32 channels). GFLOP/s counts a multiply-add as 2 flops.
-//   node dist/bench/kernel-gflops.js [--threads 2] [--reps 50]
+//   node dist/bench/kernel-gflops.js [--threads 2] [--reps 50] [--channels 16] [--size 32] (depthwise shape)
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../nas/backend.js';
 import { asWasm, heapPtr, type WasmBackendLike } from '../nas/kernels/runtime.js';
@@ -19,14 +19,18 @@ const k = simdFor(w)!;
 const buf = (n: number) => tf.randomNormal([n]);
 const p = (t: tf.Tensor) => heapPtr(w, t as unknown as Parameters<typeof heapPtr>[1]);
 
-const [N, H, W, C] = [16, 32, 32, 16];
+const [N, H, W, C] = [16, arg('--size', 32), arg('--size', 32), arg('--channels', 16)];
 const x = buf(N * H * W * C), y = buf(N * H * W * C), f3 = buf(9 * C), f5 = buf(25 * C);
 const cin = 32, cout = 32, rows = N * H * W;
 const px = buf(rows * cin), pw = buf(cin * cout), py = buf(rows * cout), pdw = buf(cin * cout);
 const cases: Array<[string, number, () => void]> = [
   ['depthwise 3×3 forward (N16 32×32 C16)', 2 * N * H * W * C * 9, () => k.dwForward(p(x), p(y), p(f3), N, H, W, C, H, W, 3, 3, 1, 1, 1, 1)],
   ['depthwise 5×5 forward', 2 * N * H * W * C * 25, () => k.dwForward(p(x), p(y), p(f5), N, H, W, C, H, W, 5, 5, 1, 1, 2, 2)],
+  ['depthwise 3×3 forward, output-stationary', 2 * N * H * W * C * 9, () => k.dwForwardGather(p(x), p(y), p(f3), N, H, W, C, H, W, 3, 3, 1, 1, 1, 1)],
+  ['depthwise 5×5 forward, output-stationary', 2 * N * H * W * C * 25, () => k.dwForwardGather(p(x), p(y), p(f5), N, H, W, C, H, W, 5, 5, 1, 1, 2, 2)],
   ['depthwise 3×3 backprop-input', 2 * N * H * W * C * 9, () => k.dwInput(p(y), p(x), p(f3), N, H, W, C, H, W, 3, 3, 1, 1, 1, 1)],
+  ['depthwise 3×3 backprop-input, output-stationary', 2 * N * H * W * C * 9, () => k.dwInputGather(p(y), p(x), p(f3), N, H, W, C, H, W, 3, 3, 1, 1, 1, 1)],
+  ['depthwise 5×5 backprop-input, output-stationary', 2 * N * H * W * C * 25, () => k.dwInputGather(p(y), p(x), p(f5), N, H, W, C, H, W, 5, 5, 1, 1, 2, 2)],
   ['depthwise 3×3 backprop-filter', 2 * N * H * W * C * 9, () => k.dwFilter(p(x), p(y), p(f3), N, H, W, C, H, W, 3, 3, 1, 1, 1, 1)],
   ['pointwise forward (16384×32 · 32×32)', 2 * rows * cin * cout, () => k.pwForward(p(px), p(pw), p(py), rows, cin, cout)],
   ['pointwise filter (2048-row chunk ×2 at once)', 2 * 4096 * cin * cout, () => k.pwFilterAll(
@@ -36,7 +40,8 @@ console.log(`threads ${info.threads} (kernel threads ${k.threads}), median of ${
 for (const [name, flops0, fn] of cases) {
   // the pointwise filter row does 2 chunks on 2 threads, 1 on 1 thread
   const flops = name.startsWith('pointwise filter') ? (flops0 / 2) * Math.min(2, k.threads) : flops0;
-  for (let i = 0; i < 3; i++) fn();
+  // past V8's Liftoff → TurboFan tier-up, which compiles in the background (slower on a loaded machine)
+  for (let i = 0, t0 = performance.now(); i < 20 || performance.now() - t0 < 500; i++) fn();
   const ts: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
@@ -44,6 +49,6 @@ for (const [name, flops0, fn] of cases) {
     ts.push(performance.now() - t0);
   }
   const ms = requireMedian(ts, name);
-  console.log(`${name.padEnd(46)} ${ms.toFixed(3).padStart(8)} ms  ${(flops / ms / 1e6).toFixed(2).padStart(6)} GFLOP/s`);
+  console.log(`${name.padEnd(50)} ${ms.toFixed(3).padStart(8)} ms  ${(flops / ms / 1e6).toFixed(2).padStart(6)} GFLOP/s`);
 }
 process.exit(0);

@@ -30,7 +30,7 @@
 #                               shared CI VMs (a loaded 2-core box showed ±25% shifts between runs); 1.1–1.2 on a
 #                               dedicated runner
 #   NIGHTLY_CONCURRENCY=1       run --concurrency
-#   NIGHTLY_THREADS=<cores ÷ concurrency>   wasm backend threads of every run, benchmark and step (recorded in
+#   NIGHTLY_THREADS=1           wasm backend threads of every run, benchmark and step (1: 2 measured slower; recorded in
 #                               each env and in the machine class, …-x<threads>-…, so 1- and 2-thread figures
 #                               are separate histories)
 #   NIGHTLY_BENCH_ARGS          extra bench flags, e.g. "--rounds 2" or "--filter ^search/"

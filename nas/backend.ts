@@ -62,7 +62,7 @@ async function tryNode(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node
 /** Threads of the wasm backend in this process (fixed by the first start: the module is initialised once). */
 let wasmThreads: number | undefined;
 
-/** The default thread count: $NAS_THREADS, else 1 (commands pass --threads, whose default is the core count). */
+/** The default thread count: $NAS_THREADS, else 1 (commands pass --threads, default 1 too; compare-torch the core count). */
 export function defaultThreads(): number {
   const env = process.env.NAS_THREADS;
   return env ? parseThreads(env, 'NAS_THREADS') : 1;

@@ -49,7 +49,10 @@ describe('cost per phase', function () {
       }
       assert.equal(p['warmup.alphaStep'], undefined, 'no α step in the warm-up epoch');
       const sum = Object.values(p).reduce((a, b) => a + b, 0);
-      assert.ok(Math.abs(sum - wall) / wall < 0.02, `phases ${sum.toFixed(3)} s vs wall ${wall.toFixed(3)} s`);
+      // 2 %, but at least 30 ms: this phase lasts only ~0.4–0.7 s, and on a loaded 2-core machine a GC pause or a
+      // descheduling outside the booked sections took 15–20 ms (seen at load 4–5, also with either of the output-
+      // stationary depthwise kernels or the shared saves switched off)
+      assert.ok(Math.abs(sum - wall) < Math.max(0.02 * wall, 0.03), `phases ${sum.toFixed(3)} s vs wall ${wall.toFixed(3)} s`);
       const written = JSON.parse(fs.readFileSync(path.join(out, 'search.json'), 'utf8'));
       assert.deepEqual(written.phases, p);
       // The record: search GPU-days are the epochs' device time, not the wall time.

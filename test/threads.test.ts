@@ -18,7 +18,9 @@ interface ChildOut {
 }
 
 async function searchWith(threads: number, method: string): Promise<ChildOut> {
-  const { stdout } = await run(process.execPath, [child, String(threads), method], { timeout: 240_000 });
+  // the default split threshold leaves most calls of this tiny net whole; split everything above 2^15 MACs here
+  const env = { ...process.env, NAS_MIN_SPLIT_WORK: String(1 << 15) };
+  const { stdout } = await run(process.execPath, [child, String(threads), method], { timeout: 240_000, env });
   return JSON.parse(stdout.trim().split('\n').pop()!) as ChildOut;
 }
 

@@ -3,7 +3,8 @@
 // Stride s > 1 together with dilation d > 1 (dil_conv in reduction cells; tfjs forbids it) is rewritten exactly:
 // when s divides d, every tap reads the same phase r = (−pad) mod s, so the conv is a stride-1 conv with dilation
 // d/s of x[:, r::s, r::s] (as cheap as a direct strided conv); otherwise a stride-1 conv followed by subsampling.
-// On wasm with C % 4 = 0 the forward and both backprops are our SIMD loops, in place on the heap. Elsewhere the
+// On wasm with C % 4 = 0 the forward and both backprops are our SIMD loops, in place on the heap (forward and
+// stride-1 dx output-stationary, dw-gather.ts). Elsewhere the
 // forward is the backend's native kernel and the backprops are our JS kernels, except dx of a stride-1 conv on
 // wasm (C % 4 ≠ 0) and native backends: a native depthwise conv of dy with the flipped filter.
 import * as tf from '@tensorflow/tfjs-core';
@@ -86,8 +87,14 @@ function backprop(
   const wasm = asWasm(backend);
   const simd = wasm && g.C % 4 === 0 ? simdFor(wasm) : undefined;
   if (wasm && simd) {
-    const out = zeroedOutput(wasm, outShape);
     const off = (t: TensorInfo) => heapPtr(wasm, t);
+    if (which === 'input' && g.s === 1 && gatherWins(g.KW, g.C)) {
+      // output-stationary: dx written once per element, no zeroing pass (bit-identical to the scatter kernel)
+      const out = wasm.makeOutput(outShape, 'float32');
+      simd.dwInputGather(off(out), off(a), off(b), ...geomArgs(g));
+      return out;
+    }
+    const out = zeroedOutput(wasm, outShape);
     if (which === 'filter') simd.dwFilter(off(a), off(b), off(out), ...geomArgs(g));
     else simd.dwInput(off(out), off(a), off(b), ...geomArgs(g));
     return out;
@@ -96,6 +103,21 @@ function backprop(
   if (which === 'filter') dwBackpropFilterJS(io.ins[0], io.ins[1], io.outs[0], g);
   else dwBackpropInputJS(io.ins[0], io.ins[1], io.outs[0], g, io.zeroed);
   return io.finish()[0];
+}
+
+/**
+ * Whether the output-stationary kernels (dw-gather.ts) beat the scatter ones for this kernel width and channel count.
+ * Measured per call (bench/depthwise-ab.ts: N = 16, zeroing included for the scatter form, 100 interleaved calls):
+ * k = 5 0.99–1.27× as fast at C = 8–64; k = 3 0.88–1.27× at C = 8 but 0.87–1.00× at C = 16–64. Both forms give the
+ * same bits, so this only picks the faster loop.
+ */
+function gatherWins(KW: number, C: number): boolean {
+  return gatherOn && (KW >= 5 || C <= 8);
+}
+let gatherOn = true;
+/** Switch the output-stationary kernels off (true: the default) — for before/after benchmarks (bench/ab-step.ts). */
+export function setDepthwiseGather(on: boolean): void {
+  gatherOn = on;
 }
 
 interface NasDwAttrs { stride: number; dilation: number; padTop: number; padLeft: number }
@@ -166,9 +188,16 @@ const nasForwardKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   const wasm = asWasm(backend);
   const simd = wasm && C % 4 === 0 ? simdFor(wasm) : undefined;
   if (wasm && simd) {
-    const out = zeroedOutput(wasm, [N, Ho, Wo, C]);
     const off = (t: TensorInfo) => heapPtr(wasm, t);
-    simd.dwForward(off(x), off(out), off(f), N, H, W, C, Ho, Wo, KH, KW, a.stride, a.dilation, a.padTop, a.padLeft);
+    const geom = [N, H, W, C, Ho, Wo, KH, KW, a.stride, a.dilation, a.padTop, a.padLeft] as DwGeom;
+    if (gatherWins(KW, C)) {
+      // output-stationary (dw-gather.ts): written once per element, so no zeroing pass
+      const out = wasm.makeOutput([N, Ho, Wo, C], 'float32');
+      simd.dwForwardGather(off(x), off(out), off(f), ...geom);
+      return out;
+    }
+    const out = zeroedOutput(wasm, [N, Ho, Wo, C]);
+    simd.dwForward(off(x), off(out), off(f), ...geom);
     return out;
   }
   const stock = tf.getKernel('DepthwiseConv2dNative', tf.getBackend());

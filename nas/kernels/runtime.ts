@@ -144,6 +144,11 @@ export function registerNasKernels(backendName: string, kernels: NasKernel[]): v
 
 type Thunks = Record<string, () => tf.Tensor>;
 interface EnginePrivate {
+  clone(x: tf.Tensor): tf.Tensor;
+  backend: KernelBackend;
+  backendName: string;
+  state: { tensorInfo: WeakMap<object, { backend: KernelBackend }> };
+  makeTensorFromTensorInfo(info: TensorInfo, backend?: KernelBackend): tf.Tensor;
   startScope(name?: string): void;
   endScope(result?: tf.TensorContainer): void;
   runKernelFunc(params: {
@@ -151,6 +156,36 @@ interface EnginePrivate {
     backwardsFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => Thunks;
     inputs: NamedTensorMap;
   }): tf.Tensor | tf.Tensor[];
+}
+
+// tfjs keeps every saved tensor as engine.clone(t): an Identity kernel call plus a tape node (whose only use would
+// be differentiating through the saved copy) per tensor, ~8.7k of each per darts-1st step. What our own ops save
+// is read by their backward functions only, which run our gradient-less kernels and are never differentiated, so
+// while they save, clone shares the buffer directly (reference count + a new Tensor, exactly what the zero-copy
+// Identity kernels of share.ts and tfjs-backend-cpu do) with no kernel call and no tape node.
+let cheapSave = false;
+let shareSaves = true;
+const SHARING_BACKENDS = new Set(['wasm', 'cpu']);
+
+/** Switch the shared saves off (true: the default) — for before/after benchmarks (bench/ab-step.ts) only. */
+export function setSharedSaves(on: boolean): void {
+  shareSaves = on;
+}
+let patchedEngine: EnginePrivate | undefined;
+
+function installCheapClone(engine: EnginePrivate): void {
+  if (patchedEngine === engine) return;
+  patchedEngine = engine;
+  const clone = engine.clone;
+  engine.clone = function (this: EnginePrivate, x: tf.Tensor): tf.Tensor {
+    // wasm and cpu only: KernelBackend's own incRef throws, and other backends' buffers may not be shareable
+    const backend = this.backend as KernelBackend & { incRef(dataId: object): void };
+    if (!cheapSave || !SHARING_BACKENDS.has(this.backendName) || this.state.tensorInfo.get(x.dataId)?.backend !== backend) {
+      return clone.call(this, x);
+    }
+    backend.incRef(x.dataId);
+    return this.makeTensorFromTensorInfo({ dataId: x.dataId, shape: x.shape, dtype: x.dtype }, backend);
+  };
 }
 
 /**
@@ -166,11 +201,20 @@ export function lazyGradOp<T extends tf.Tensor | tf.Tensor[]>(
   backward: (dy: tf.Tensor[], saved: tf.Tensor[]) => Thunks,
 ): T {
   const engine = tf.engine() as unknown as EnginePrivate;
+  installCheapClone(engine);
+  const saveShared = (save: (ts: tf.Tensor[]) => void) => (ts: tf.Tensor[]) => {
+    cheapSave = shareSaves;
+    try {
+      save(ts);
+    } finally {
+      cheapSave = false;
+    }
+  };
   engine.startScope(name);
   let out: T | undefined;
   try {
     out = engine.runKernelFunc({
-      forwardFunc: (_b, save) => forward(save),
+      forwardFunc: (_b, save) => forward(saveShared(save)),
       backwardsFunc: (dy, saved) => backward(Array.isArray(dy) ? dy : [dy], saved),
       inputs,
     }) as T;

@@ -5,6 +5,7 @@ import { Fn, I32, V128, assemble } from './wasm-asm.js';
 import type { WasmBackendLike } from './runtime.js';
 import { KernelPool, kernelThreads } from './parallel.js';
 import { PARALLEL_KERNELS, splitKernels, type RawKernels } from './split.js';
+import { depthwiseGatherFn } from './dw-gather.js';
 
 export interface SimdKernels {
   /**
@@ -16,6 +17,10 @@ export interface SimdKernels {
   dwInput(dx: number, dy: number, f: number, ...geom: DwGeom): void;
   /** Depthwise forward: y[n,oh,ow,c] += Σ f[kh,kw,c]·x[n,ih,iw,c] (y must be zeroed). Same geometry as above. */
   dwForward(x: number, y: number, f: number, ...geom: DwGeom): void;
+  /** Output-stationary forward (dw-gather.ts): y = Σ f·x WRITTEN (no zeroing needed); bit-identical to dwForward. */
+  dwForwardGather(x: number, y: number, f: number, ...geom: DwGeom): void;
+  /** Output-stationary backprop-input for stride 1 only: dx written; bit-identical to dwInput. */
+  dwInputGather(dx: number, dy: number, f: number, ...geom: DwGeom): void;
   /** dx[first argmax of each window] += dy (dx must be zeroed). Geometry: N,H,W,C,Ho,Wo,KH,KW,stride,padTop,padLeft. */
   maxPoolGrad(x: number, dy: number, dx: number, ...geom: PoolGeom): void;
   /** dx[window] += dy / (in-bounds count) (dx must be zeroed). */
@@ -160,16 +165,7 @@ function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
                     });
                     f.get(cb).i32(16 * V).add().set(cb);
                   };
-                  f.i32(0).set(cb);
-                  f.block(() => f.loop(() => {
-                    f.get(cb).i32(64).add().get(CV4).gtS().brIf(1);
-                    block(4);
-                    f.br(0);
-                  }));
-                  f.get(cb).i32(32).add().get(CV4).gtS().eqz();
-                  f.if(() => block(2));
-                  f.get(cb).i32(16).add().get(CV4).gtS().eqz();
-                  f.if(() => block(1));
+                  f.vectorBlocks(cb, CV4, [4, 2, 1], block);
                 }
               });
             });
@@ -627,7 +623,8 @@ function compile(shared: boolean): WebAssembly.Module | null {
   let mod: WebAssembly.Module | null = null;
   try {
     const bytes = assemble([
-      depthwiseFn('filter'), depthwiseFn('input'), depthwiseFn('forward'), poolGradFn('max'), poolGradFn('avg'), affineFn(), bnGradApplyFn(),
+      depthwiseFn('filter'), depthwiseFn('input'), depthwiseFn('forward'), depthwiseGatherFn('forward'), depthwiseGatherFn('input'),
+      poolGradFn('max'), poolGradFn('avg'), affineFn(), bnGradApplyFn(),
       pwForwardFn(), pwFilterFn(), wsumFn(), wdotFn(), scaleFn(), reluFn(), reluGradFn(), copyRowsFn(), bnStats64Fn('forward'), bnStats64Fn('grad'), copy3Fn(),
     ], shared);
     mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);

@@ -11,22 +11,36 @@ import type { DwGeom, PoolGeom, SimdKernels } from './simd.js';
 import { splitRange, type KernelPool } from './parallel.js';
 
 /** The module's exports: SimdKernels, with the channel count looped over (CV) appended where it can differ from C. */
-export type RawKernels = Omit<SimdKernels, 'threads' | 'pwFilterAll' | 'dwFilter' | 'dwInput' | 'dwForward' | 'bnStats64' | 'bnGradStats64'> & {
+export type RawKernels = Omit<SimdKernels, 'threads' | 'pwFilterAll' | 'dwFilter' | 'dwInput' | 'dwForward' | 'dwForwardGather' | 'dwInputGather' | 'bnStats64' | 'bnGradStats64'> & {
   dwFilter(x: number, dy: number, dw: number, ...geomCv: number[]): void;
   dwInput(dx: number, dy: number, f: number, ...geomCv: number[]): void;
   dwForward(x: number, y: number, f: number, ...geomCv: number[]): void;
+  dwForwardGather(x: number, y: number, f: number, ...geomCv: number[]): void;
+  dwInputGather(dx: number, dy: number, f: number, ...geomCv: number[]): void;
   bnStats64(...args: number[]): void;
   bnGradStats64(...args: number[]): void;
 };
 
 /** Exports the helper threads can run. */
 export const PARALLEL_KERNELS = [
-  'dwFilter', 'dwInput', 'dwForward', 'maxPoolGrad', 'avgPoolGrad', 'affine', 'bnGradApply', 'pwForward',
+  'dwFilter', 'dwInput', 'dwForward', 'dwForwardGather', 'dwInputGather', 'maxPoolGrad', 'avgPoolGrad', 'affine', 'bnGradApply', 'pwForward',
   'pwFilter', 'relu', 'reluGrad', 'scale', 'bnStats64', 'bnGradStats64',
 ];
 
-/** Below this much work (multiply-adds or elements) a call runs whole on the calling thread. */
-export const MIN_SPLIT_WORK = 1 << 15;
+/**
+ * Below this much work (multiply-adds or elements) a call runs whole on the calling thread. 2^18: measured on the
+ * 2-core machine (entrannas step, 5 cells, C = 8, batch 16, --threads 2, load ≈ 5), 2^15 took 1250–1330 ms a step,
+ * 2^18 670–680, 2^20 590–680 (and 1 thread 420–670): small calls lose more to the hand-off than they gain.
+ * $NAS_MIN_SPLIT_WORK overrides it (read once; the thread tests lower it to split the calls of a tiny net).
+ */
+export const MIN_SPLIT_WORK = minSplitWork(process.env.NAS_MIN_SPLIT_WORK);
+
+function minSplitWork(env: string | undefined): number {
+  if (env === undefined || env === '') return 1 << 18;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`NAS_MIN_SPLIT_WORK must be a non-negative integer, got ${JSON.stringify(env)}`);
+  return n;
+}
 
 export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): SimdKernels {
   const T = pool?.threads ?? 1;
@@ -39,7 +53,7 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
   const wantSplit = (work: number) => T > 1 && work >= MIN_SPLIT_WORK;
 
   // depthwise: args [a (input side), b (output side), filter, N, H, W, C, Ho, Wo, KH, KW, s, d, pt, pl]
-  const dwByBatch = (name: 'dwInput' | 'dwForward') => (a: number, b: number, f: number, ...g: DwGeom): void => {
+  const dwByBatch = (name: 'dwInput' | 'dwForward' | 'dwForwardGather' | 'dwInputGather') => (a: number, b: number, f: number, ...g: DwGeom): void => {
     const [N, H, W, C, Ho, Wo, KH, KW] = g;
     if (!wantSplit(N * Ho * Wo * C * KH * KW) || N < 2) return run(name, [[a, b, f, ...g, C]]);
     run(name, splitRange(N, T).map(([n0, n1]) =>
@@ -102,6 +116,8 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
     ...raw,
     dwForward: dwByBatch('dwForward'),
     dwInput: dwByBatch('dwInput'),
+    dwForwardGather: dwByBatch('dwForwardGather'),
+    dwInputGather: dwByBatch('dwInputGather'),
     dwFilter,
     maxPoolGrad: poolByBatch('maxPoolGrad', 3) as SimdKernels['maxPoolGrad'],
     avgPoolGrad: poolByBatch('avgPoolGrad', 2) as SimdKernels['avgPoolGrad'],

@@ -127,6 +127,23 @@ export class Fn {
       }),
     );
   }
+  /**
+   * Channel vectors in blocks: cb = 0, then `block(sizes[0])` while cb + 16·sizes[0] ≤ limit (bytes), then each
+   * smaller size at most once if it still fits. `block(V)` must advance cb by 16·V.
+   */
+  vectorBlocks(cb: number, limit: number, sizes: number[], block: (V: number) => void): this {
+    this.i32(0).set(cb);
+    this.block(() => this.loop(() => {
+      this.get(cb).i32(16 * sizes[0]).add().get(limit).gtS().brIf(1);
+      block(sizes[0]);
+      this.br(0);
+    }));
+    for (const V of sizes.slice(1)) {
+      this.get(cb).i32(16 * V).add().get(limit).gtS().eqz();
+      this.if(() => block(V));
+    }
+    return this;
+  }
   /** do { body } while (--counter != 0)  (counter must be > 0 on entry). */
   countdown(counter: number, body: () => void): this {
     return this.loop(() => {
