@@ -11,7 +11,7 @@ if (!b) {
   process.exit(2);
 }
 // Keys whose values depend on when, where and how fast a run ran, not on what it computed.
-const TIMING = /^(startedAt|finishedAt|generatedAt|resultsDir|measures|env|file|searchDeviceDays|searchWallSeconds|searchMsPerStep|deviceClasses|searchPeakRssBytes|searchPeakTensorBytes|evalPeakRssBytes|evalPeakTensorBytes)$/;
+const TIMING = /^(startedAt|finishedAt|generatedAt|resultsDir|measures|env|file|searchDeviceDays|searchWallSeconds|searchMsPerStep|deviceClasses|searchEpochSeconds|searchOnPaperGpu|searchPeakRssBytes|searchPeakTensorBytes|evalPeakRssBytes|evalPeakTensorBytes)$/;
 
 function strip(x) {
   if (Array.isArray(x)) return x.map(strip);
