@@ -2,7 +2,6 @@
 // merge, and `run --gpus`, with fixture phases in real child processes.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { makeRecord, type RunRecord } from '../harness/results/record.js';
@@ -20,16 +19,9 @@ import { MergeConflict, mergeResults } from '../harness/run/executors/merge.js';
 import { bookPerGpu, parseGpuList } from '../harness/run/executors/gpus.js';
 import { loadSuite } from '../harness/suites/suite.js';
 import type { PhaseSpec } from '../harness/run/phase-types.js';
+import { tempDirs } from './helpers/tmp.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'entrannas-exec-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirs('entrannas-exec-');
 
 const fx = (steps: number) => ({ kind: 'fixture' as const, config: { steps, msPerStep: 5 } });
 const suite: RunnableSuite = {

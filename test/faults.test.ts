@@ -20,18 +20,13 @@ import type { RunRecord } from '../harness/results/record.js';
 import { EXIT } from '../harness/commands/common.js';
 import { CheckpointDamagedError, checkpointMetaFile, saveCheckpoint, verifyCheckpoint } from '../nas/checkpoint.js';
 import { alive } from './helpers/process.js';
+import { tempDirs } from './helpers/tmp.js';
 
-const dirs: string[] = [];
 const started: ChildProcess[] = [];
 after(() => {
   for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'entrannas-faults-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirs('entrannas-faults-');
 
 const fixture = (config: Record<string, unknown>) => ({ kind: 'fixture' as const, config: config as { steps: number; msPerStep: number } });
 

@@ -2,7 +2,6 @@
 // did not end ok (diverged too), the --json outputs the ci/ scripts read, and ci/json-field.mjs.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { binPath } from '../harness/run/child-protocol.js';
@@ -12,16 +11,9 @@ import { packageRoot } from '../nas/util/fs.js';
 import { testEnv } from './helpers/env.js';
 import { searchConfigFromFlags } from '../harness/commands/search.js';
 import { searchConfigProblems } from '../harness/suites/suite.js';
+import { tempDirs } from './helpers/tmp.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'entrannas-gates-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirs('entrannas-gates-');
 const cli = (...args: string[]) => execa(process.execPath, [binPath(), ...args], { reject: false, env: { FORCE_COLOR: '0' } });
 
 describe('gates fail closed (CLI)', function () {

@@ -7,18 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LockBusyError, acquire, isStale, readLock } from '../harness/run/lock.js';
+import { tempDirs } from './helpers/tmp.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const lockModule = path.resolve(here, '../harness/run/lock.js');
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'entrannas-lock-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirs('entrannas-lock-');
 /** A lock file as another holder would have left it. */
 function plant(file: string, info: { host: string; pid: number }, mtimeMsAgo = 0): void {
   fs.writeFileSync(file, JSON.stringify({ ...info, purpose: 'planted', startedAt: '2024-01-01T00:00:00Z', token: `t-${info.pid}` }));
