@@ -145,15 +145,20 @@ describe('faults: the runner dies, the child stops, --resume finishes the same r
     const suite = writeSuite(dir, { name: 'real', seeds: [0], timeoutSeconds: 600, deviations: ['tiny'], methods: [{ id: 'en', search: { kind: 'search', config } }] });
     const ref = await cli(['run', suite, '--out', path.join(dir, 'ref'), '--backend', 'wasm']);
     assert.equal(ref.exitCode, 0, ref.stdout + ref.stderr);
+    // Start the suite in `out`, kill its runner with -9 after the search's first checkpoint, wait for the orphan to stop.
+    const killAfterFirstCheckpoint = async (out: string) => {
+      const paths = runPaths(out, { suite: 'real', row: 'en', seed: 0, phase: 'search' });
+      const runner = startRunner(['run', suite, '--out', out, '--backend', 'wasm']);
+      const meta = path.join(paths.outDir, 'checkpoint', 'checkpoint.json');
+      await until('the first checkpoint', 120_000, () => fs.existsSync(meta));
+      const child = readLock(paths.lock)!.pid;
+      runner.proc.kill('SIGKILL');
+      await runner.exited;
+      await until('the orphaned search to stop', 10_000, () => !alive(child));
+      return { paths, meta };
+    };
     const out = path.join(dir, 'out');
-    const paths = runPaths(out, { suite: 'real', row: 'en', seed: 0, phase: 'search' });
-    const runner = startRunner(['run', suite, '--out', out, '--backend', 'wasm']);
-    const meta = path.join(paths.outDir, 'checkpoint', 'checkpoint.json');
-    await until('the first checkpoint', 120_000, () => fs.existsSync(meta));
-    const child = readLock(paths.lock)!.pid;
-    runner.proc.kill('SIGKILL');
-    await runner.exited;
-    await until('the orphaned search to stop', 10_000, () => !alive(child));
+    const { paths } = await killAfterFirstCheckpoint(out);
     const resumed = await cli(['run', suite, '--out', out, '--backend', 'wasm', '--resume']);
     assert.equal(resumed.exitCode, 0, resumed.stdout + resumed.stderr);
     const refPaths = runPaths(path.join(dir, 'ref'), { suite: 'real', row: 'en', seed: 0, phase: 'search' });
@@ -165,14 +170,7 @@ describe('faults: the runner dies, the child stops, --resume finishes the same r
     // The same kill, then 4 KiB of the checkpoint's binary file zeroed: resume names the file, moves it aside and
     // starts from scratch, so the result is still the uninterrupted one (not a silently different genotype).
     const out2 = path.join(dir, 'out2');
-    const paths2 = runPaths(out2, { suite: 'real', row: 'en', seed: 0, phase: 'search' });
-    const runner2 = startRunner(['run', suite, '--out', out2, '--backend', 'wasm']);
-    const meta2 = path.join(paths2.outDir, 'checkpoint', 'checkpoint.json');
-    await until('the first checkpoint', 120_000, () => fs.existsSync(meta2));
-    const child2 = readLock(paths2.lock)!.pid;
-    runner2.proc.kill('SIGKILL');
-    await runner2.exited;
-    await until('the orphaned search to stop', 10_000, () => !alive(child2));
+    const { paths: paths2, meta: meta2 } = await killAfterFirstCheckpoint(out2);
     const bin = path.join(paths2.outDir, 'checkpoint', readJson<{ bin: string }>(meta2).bin);
     const fd = fs.openSync(bin, 'r+');
     fs.writeSync(fd, Buffer.alloc(4096), 0, 4096, Math.floor(fs.statSync(bin).size / 2));
