@@ -2,7 +2,7 @@
 // torch (Debian: apt-get install python3-torch), found via --python, $PYTHON, /usr/bin/python3 or python3.
 //
 //   npm run bench:torch -- --methods darts-1st,entrannas,entrannas-dst [--layers 5 --channels 8 --batch 16
-//        --image-size 32 --micro-batch 0 --steps 5 --warmup 2 --repeats 1 --threads <cores> --check --json]
+//        --image-size 32 --micro-batch 0 --steps 5 --warmup 2 --repeats 1 --threads <cores> [--ours-threads n] --check --json]
 //
 // Per method and repeat, each engine runs in its own process (peak RSS is a process lifetime figure):
 //   ours:    node bin/entrannas-bench.js bench step --backend wasm --json ...   (harness/perf/step.ts runStep)
@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../nas/backend.js';
+import { initBackend, parseThreads } from '../nas/backend.js';
 import { createSearch } from '../methods/registry.js';
 import { searchBenchConfig } from '../harness/perf/benchmarks.js';
 import { addStepSizeOptions, intOption, threadsOption } from '../harness/commands/flags.js';
@@ -31,7 +31,7 @@ interface Opts {
   methods: MethodName[];
   layers: number; channels: number; batch: number; imageSize: number; microBatch?: number;
   steps: number; warmup: number; repeats: number; seed: number;
-  check: boolean; json: boolean; python?: string; threads: number;
+  check: boolean; json: boolean; python?: string; threads: number; oursThreads?: number;
 }
 
 const TORCH_METHODS = ['darts-1st', 'entrannas', 'entrannas-dst'];
@@ -50,6 +50,14 @@ function parseArgs(argv: string[]): Opts {
     .option('--json', 'print JSON', false)
     .option('--python <path>', 'python with torch (default $PYTHON, /usr/bin/python3, python3)')
     .addOption(threadsOption().default(os.cpus().length))
+    .option('--ours-threads <n>', 'our engine\'s threads only (default --threads): e.g. ours on 1 thread beside PyTorch on 2',
+      (v: string) => {
+        try {
+          return parseThreads(v, '--ours-threads');
+        } catch (err) {
+          throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+        }
+      })
     .exitOverride();
   addStepSizeOptions(cmd).parse(argv, { from: 'user' });
   const o = cmd.opts<Opts>();
@@ -136,7 +144,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'compare-torch-'));
   const size = ['--layers', String(o.layers), '--channels', String(o.channels), '--batch', String(o.batch), '--image-size', String(o.imageSize)];
   if (o.microBatch) size.push('--micro-batch', String(o.microBatch));
-  const timing = ['--steps', String(o.steps), '--warmup', String(o.warmup), '--seed', String(o.seed), '--threads', String(o.threads)];
+  const oursThreads = o.oursThreads ?? o.threads;
+  const common = ['--steps', String(o.steps), '--warmup', String(o.warmup), '--seed', String(o.seed)];
+  const oursTiming = [...common, '--threads', String(oursThreads)];
+  const torchTiming = [...common, '--threads', String(o.threads)];
   const load0 = os.loadavg();
   const rows: Row[] = [];
   try {
@@ -153,9 +164,9 @@ async function main(): Promise<void> {
       const ours: Array<Record<string, unknown>> = [];
       const torch: Array<Record<string, unknown>> = [];
       for (let r = 0; r < o.repeats; r++) {
-        ours.push(lastJson(run(process.execPath, [cli, 'bench', 'step', '--backend', 'wasm', '--method', method, ...size, ...timing, '--json'],
+        ours.push(lastJson(run(process.execPath, [cli, 'bench', 'step', '--backend', 'wasm', '--method', method, ...size, ...oursTiming, '--json'],
           `bench step ${method}`), 'bench step'));
-        torch.push(lastJson(run(python, [script, '--method', method, ...size, ...timing, '--state', state], `torch ${method}`), 'torch'));
+        torch.push(lastJson(run(python, [script, '--method', method, ...size, ...torchTiming, '--state', state], `torch ${method}`), 'torch'));
         process.stderr.write(`${method} [${r + 1}/${o.repeats}]: ours ${(ours[r].msPerStep as number).toFixed(0)} ms, ` +
           `${(ours[r].peakRssMB as number).toFixed(0)} MiB; torch ${(torch[r].msPerStep as number).toFixed(0)} ms, ` +
           `${(torch[r].peakRssMB as number).toFixed(0)} MiB (load ${os.loadavg()[0].toFixed(2)})\n`);
@@ -174,14 +185,14 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const config = { threads: o.threads, layers: o.layers, channels: o.channels, batch: o.batch, imageSize: o.imageSize, microBatch: o.microBatch, steps: o.steps, warmup: o.warmup, repeats: o.repeats };
+  const config = { threads: o.threads, oursThreads, layers: o.layers, channels: o.channels, batch: o.batch, imageSize: o.imageSize, microBatch: o.microBatch, steps: o.steps, warmup: o.warmup, repeats: o.repeats };
   const load = { start: load0, end: os.loadavg() };
   if (o.json) {
     console.log(JSON.stringify({ format: 'entrannas-bench/compare-torch@1', config, load, rows }, null, 2));
     return;
   }
   console.log(`${o.layers} cells, C=${o.channels}, batch ${o.batch}${o.microBatch ? ` (micro-batch ${o.microBatch})` : ''}, ${o.imageSize}×${o.imageSize}×3; step = α step + weight step; ` +
-    `median of ${o.steps}×${o.repeats} steps after ${o.warmup} warm-up; ${o.threads} thread(s) each; load ${load0[0].toFixed(2)} → ${load.end[0].toFixed(2)}`);
+    `median of ${o.steps}×${o.repeats} steps after ${o.warmup} warm-up; ours ${oursThreads} thread(s), PyTorch ${o.threads}; load ${load0[0].toFixed(2)} → ${load.end[0].toFixed(2)}`);
   const head = ['method', 'ours ms', 'torch ms', 'ratio', 'ours MiB', 'torch MiB', 'ratio'];
   const lines = rows.map((r) => [r.method, r.oursMs.toFixed(0), r.torchMs.toFixed(0), r.ratio.toFixed(2) + '×',
     r.oursRssMB.toFixed(0), r.torchRssMB.toFixed(0), r.rssRatio.toFixed(2) + '×']);

@@ -1,6 +1,8 @@
 // Throughput of the main SIMD kernels on the wasm heap, 1 call = one typical super-net shape (5 cells, C=8,
 // batch 16: 32×32 maps with 8–32 channels). GFLOP/s counts a multiply-add as 2 flops.
 //   node dist/bench/kernel-gflops.js [--threads 2] [--reps 50] [--channels 16] [--size 32] (depthwise shape)
+//        [--dirty] (the main thread rewrites the input before every call, as the step's producers do)
+//        [--gap ms] (busy-wait this long before every call, so that a helper thread may have gone to sleep)
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../nas/backend.js';
 import { asWasm, heapPtr, type WasmBackendLike } from '../nas/kernels/runtime.js';
@@ -13,6 +15,8 @@ const arg = (name: string, d: number) => {
 };
 const threads = arg('--threads', 1);
 const reps = arg('--reps', 50);
+const dirty = process.argv.includes('--dirty');
+const gap = arg('--gap', 0);
 const info = await initBackend('wasm', { threads });
 const w = asWasm(tf.backend()) as WasmBackendLike;
 const k = simdFor(w)!;
@@ -43,7 +47,15 @@ for (const [name, flops0, fn] of cases) {
   // past V8's Liftoff → TurboFan tier-up, which compiles in the background (slower on a loaded machine)
   for (let i = 0, t0 = performance.now(); i < 20 || performance.now() - t0 < 500; i++) fn();
   const ts: number[] = [];
+  const heap = new Float32Array((w as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer);
   for (let i = 0; i < reps; i++) {
+    if (dirty) {
+      const [input, len] = name.startsWith('pointwise') ? [px, rows * cin] : [x, N * H * W * C];
+      heap.fill(i, p(input) / 4, p(input) / 4 + len);
+    }
+    for (const t = performance.now(); performance.now() - t < gap;) {
+      // busy-wait: the helper's spin runs out meanwhile when gap > its spin
+    }
     const t0 = performance.now();
     fn();
     ts.push(performance.now() - t0);

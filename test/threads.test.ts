@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { splitRange } from '../nas/kernels/parallel.js';
+import { helperSpinMs, splitRange } from '../nas/kernels/parallel.js';
 import { parseThreads } from '../nas/backend.js';
 
 const run = promisify(execFile);
@@ -17,9 +17,9 @@ interface ChildOut {
   genotype: unknown;
 }
 
-async function searchWith(threads: number, method: string): Promise<ChildOut> {
+async function searchWith(threads: number, method: string, extraEnv: Record<string, string> = {}): Promise<ChildOut> {
   // the default split threshold leaves most calls of this tiny net whole; split everything above 2^15 MACs here
-  const env = { ...process.env, NAS_MIN_SPLIT_WORK: String(1 << 15) };
+  const env = { ...process.env, NAS_MIN_SPLIT_WORK: String(1 << 15), ...extraEnv };
   const { stdout } = await run(process.execPath, [child, String(threads), method], { timeout: 240_000, env });
   return JSON.parse(stdout.trim().split('\n').pop()!) as ChildOut;
 }
@@ -39,12 +39,21 @@ describe('threads', function () {
     for (const bad of ['0', '9', '1.5', 'two']) assert.throws(() => parseThreads(bad), /--threads must be an integer from 1 to 8/);
   });
 
+  it('$NAS_HELPER_SPIN_MS: 10 ms unless set, any non-negative number, refused with its name otherwise', () => {
+    assert.equal(helperSpinMs(undefined), 10);
+    assert.equal(helperSpinMs(''), 10);
+    assert.equal(helperSpinMs('0'), 0);
+    assert.equal(helperSpinMs('0.25'), 0.25);
+    for (const bad of ['-1', 'fast', 'NaN', 'Infinity']) assert.throws(() => helperSpinMs(bad), /NAS_HELPER_SPIN_MS must be a non-negative number of milliseconds/);
+  });
+
   // The documented agreement (bench/README.md): 1 and 2 threads give bit-identical losses and genotypes, because
   // every split keeps each output element's arithmetic; the same thread count twice is bit-identical too.
+  // The second 2-thread run has its helper sleep at once after every part (NAS_HELPER_SPIN_MS=0): the futex path.
   it('a small search gives the same genotype and loss trace bit for bit on 1 thread, 2 threads, and 2 threads again', async function () {
     this.timeout(600_000);
     for (const method of ['darts-1st']) { // every op family (sep/dil convs, pools, BN, FactorizedReduce)
-      const [one, two, again] = [await searchWith(1, method), await searchWith(2, method), await searchWith(2, method)];
+      const [one, two, again] = [await searchWith(1, method), await searchWith(2, method), await searchWith(2, method, { NAS_HELPER_SPIN_MS: '0' })];
       assert.equal(one.threads, 1, `${method}: the single-threaded build`);
       assert.equal(two.threads, 2, `${method}: the threaded build with 2 threads (tfjs' pool)`);
       assert.equal(one.splitCalls, 0);

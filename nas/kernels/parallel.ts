@@ -6,8 +6,12 @@
 //
 // Hand-off: one Int32Array on a SharedArrayBuffer per worker: [seq, done, fn, error, args...]. The main thread
 // writes the arguments, bumps seq and wakes the worker (Atomics.notify); it runs part 0 itself and then waits for
-// done === seq. A worker spins briefly after each job (kernel calls come in bursts, a futex wake-up costs tens of µs)
-// and then sleeps in Atomics.wait. Workers are unref'd: they never keep the process alive.
+// done === seq. A worker spins for HELPER_SPIN_MS after each job and then sleeps in Atomics.wait. The spin is long
+// (milliseconds, not microseconds) because a sleeping helper is slow to wake on a virtual machine: its vCPU halts and
+// the wake-up goes through the hypervisor. Measured on the 2-core VM (entrannas step, --threads 2, 8,493 split calls
+// in 12 steps): with the old 20,000-load spin (≈ 0.13 ms) the helper began its part 115 µs after the hand-off on
+// average, 214 calls over 1 ms; with ≈ 13 ms, 46 µs (bench/README.md, "Third round"). Workers are unref'd: they never
+// keep the process alive.
 import { Worker } from 'node:worker_threads';
 
 const SEQ = 0;
@@ -16,22 +20,36 @@ const FN = 2;
 const ERR = 3;
 const ARGS = 4;
 const MAX_ARGS = 20;
-/** Spin iterations of a worker waiting for its next job before it sleeps (≈ 0.1–0.3 ms). */
-const WORKER_SPIN = 20000;
+/** How long a worker spins for its next job before it sleeps, ms ($NAS_HELPER_SPIN_MS; 0 = sleep at once). */
+export const HELPER_SPIN_MS = helperSpinMs(process.env.NAS_HELPER_SPIN_MS);
+
+export function helperSpinMs(env: string | undefined): number {
+  if (env === undefined || env === '') return 10;
+  const n = Number(env);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`NAS_HELPER_SPIN_MS must be a non-negative number of milliseconds, got ${JSON.stringify(env)}`);
+  return n;
+}
 /** How long the main thread waits for a part before it declares the worker dead. */
 const PART_TIMEOUT_MS = 120_000;
 
 // The worker: plain CommonJS (eval'd), no imports from this package.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl, names, spin } = workerData;
+const { module, memory, ctrl, names, spinMs } = workerData;
 const c = new Int32Array(ctrl);
 const inst = new WebAssembly.Instance(module, { env: { mem: memory } });
 const fns = names.map((n) => inst.exports[n]);
 let last = 0;
 for (;;) {
   let s = Atomics.load(c, ${SEQ});
-  for (let i = 0; s === last && i < spin; i++) s = Atomics.load(c, ${SEQ});
+  // spin (reading the clock every 1024 loads) for spinMs, then sleep
+  if (s === last && spinMs > 0) {
+    const until = performance.now() + spinMs;
+    for (let i = 1; s === last; i++) {
+      s = Atomics.load(c, ${SEQ});
+      if ((i & 1023) === 0 && performance.now() > until) break;
+    }
+  }
   while (s === last) { Atomics.wait(c, ${SEQ}, last); s = Atomics.load(c, ${SEQ}); }
   last = s;
   if (s < 0) break;
@@ -69,7 +87,7 @@ export class KernelPool {
       const ctrl = new SharedArrayBuffer(4 * (ARGS + MAX_ARGS));
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { module, memory, ctrl, names, spin: WORKER_SPIN },
+        workerData: { module, memory, ctrl, names, spinMs: HELPER_SPIN_MS },
       });
       worker.unref();
       this.helpers.push({ worker, ctrl: new Int32Array(ctrl), seq: 0 });

@@ -42,15 +42,39 @@ function minSplitWork(env: string | undefined): number {
   return n;
 }
 
+let splitting = true;
+/** Switch splitting off and on at run time (bench/threads-ab.ts interleaves the two in one process; results are equal). */
+export function setSplitting(on: boolean): void {
+  splitting = on;
+}
+
+let timing: Map<string, { calls: number; ms: number }> | undefined;
+/**
+ * Time every call of the splittable kernels from here on, keyed `split:<name>` or `whole:<name>` by the splitting
+ * switch at the time (bench/threads-ab.ts); undefined switches it off. Returns the map it fills.
+ */
+export function timeKernelCalls(on: boolean): Map<string, { calls: number; ms: number }> | undefined {
+  timing = on ? new Map() : undefined;
+  return timing;
+}
+
 export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): SimdKernels {
   const T = pool?.threads ?? 1;
   const bind = <K extends keyof RawKernels>(name: K) => (raw[name] as (...a: number[]) => void).bind(raw);
   const run = (name: keyof RawKernels, parts: number[][]): void => {
     const local = bind(name);
+    const t0 = timing ? performance.now() : 0;
     if (parts.length === 1 || !pool) local(...parts[0]);
     else pool.run(name, parts, local);
+    if (timing) {
+      const key = `${splitting ? 'split' : 'whole'}:${name}`;
+      const e = timing.get(key) ?? { calls: 0, ms: 0 };
+      e.calls++;
+      e.ms += performance.now() - t0;
+      timing.set(key, e);
+    }
   };
-  const wantSplit = (work: number) => T > 1 && work >= MIN_SPLIT_WORK;
+  const wantSplit = (work: number) => T > 1 && splitting && work >= MIN_SPLIT_WORK;
 
   // depthwise: args [a (input side), b (output side), filter, N, H, W, C, Ho, Wo, KH, KW, s, d, pt, pl]
   const dwByBatch = (name: 'dwInput' | 'dwForward' | 'dwForwardGather' | 'dwInputGather') => (a: number, b: number, f: number, ...g: DwGeom): void => {
