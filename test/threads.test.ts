@@ -17,10 +17,10 @@ interface ChildOut {
   genotype: unknown;
 }
 
-async function searchWith(threads: number, method: string, extraEnv: Record<string, string> = {}): Promise<ChildOut> {
+async function searchWith(threads: number, method: string, extraEnv: Record<string, string> = {}, mode = 'split'): Promise<ChildOut> {
   // the default split threshold leaves most calls of this tiny net whole; split everything above 2^15 MACs here
   const env = { ...process.env, NAS_MIN_SPLIT_WORK: String(1 << 15), ...extraEnv };
-  const { stdout } = await run(process.execPath, [child, String(threads), method], { timeout: 240_000, env });
+  const { stdout } = await run(process.execPath, [child, String(threads), method, mode], { timeout: 240_000, env });
   return JSON.parse(stdout.trim().split('\n').pop()!) as ChildOut;
 }
 
@@ -65,5 +65,14 @@ describe('threads', function () {
       assert.deepEqual(two.genotype, one.genotype, `${method}: same genotype`);
       assert.deepEqual(again, two, `${method}: 2 threads twice`);
     }
+  });
+
+  // bench/threads-ab.ts switches splitting off and on inside one 2-thread process: only the pointwise filter
+  // gradient's two chunks still run at once then, and the bits stay the same.
+  it('setSplitting(false) in a 2-thread process runs the kernel calls whole and gives the same bits', async function () {
+    this.timeout(300_000);
+    const [split, whole] = [await searchWith(2, 'darts-1st'), await searchWith(2, 'darts-1st', {}, 'whole')];
+    assert.ok(whole.splitCalls < split.splitCalls / 2, `fewer calls split (${whole.splitCalls} vs ${split.splitCalls})`);
+    assert.deepEqual({ ...whole, splitCalls: 0 }, { ...split, splitCalls: 0 });
   });
 });

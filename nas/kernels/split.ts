@@ -51,7 +51,7 @@ export function setSplitting(on: boolean): void {
 let timing: Map<string, { calls: number; ms: number }> | undefined;
 /**
  * Time every call of the splittable kernels from here on, keyed `split:<name>` or `whole:<name>` by the splitting
- * switch at the time (bench/threads-ab.ts); undefined switches it off. Returns the map it fills.
+ * switch at the time (bench/threads-ab.ts); false switches it off. Returns the map it fills (undefined when off).
  */
 export function timeKernelCalls(on: boolean): Map<string, { calls: number; ms: number }> | undefined {
   timing = on ? new Map() : undefined;

@@ -1,5 +1,5 @@
 // A child process for test/threads.test.ts: a small search on the wasm backend with the thread count given as
-// argv[2] and the method as argv[3]; prints {threads, lossTrace, archLossTrace, genotype} as one JSON line.
+// argv[2] and the method as argv[3] (argv[4] = 'whole': our kernel calls are not split, setSplitting(false)); prints {threads, lossTrace, archLossTrace, genotype} as one JSON line.
 // (The thread count of the wasm backend is fixed per process, so each count needs its own process.)
 import { initBackend } from '../../nas/backend.js';
 import { merge } from '../../nas/config.js';
@@ -8,10 +8,12 @@ import { loadDataset, searchSplits } from '../../nas/data/index.js';
 import { createSearch } from '../../methods/registry.js';
 import { runSearch } from '../../nas/train.js';
 import { splitCallCount } from '../../nas/kernels/parallel.js';
+import { setSplitting } from '../../nas/kernels/split.js';
 
 const threads = Number(process.argv[2]);
 const method = process.argv[3] as MethodName;
 const info = await initBackend('wasm', { threads });
+if (process.argv[4] === 'whole') setSplitting(false);
 // big enough that the kernels split (batch 8, 16×16, C = 8: above the split threshold of nas/kernels/split.ts)
 const cfg = merge(defaultSearchConfig(method, 3), {
   data: { dataset: 'synthetic', synthetic: { trainSize: 64, testSize: 16, shape: [16, 16, 3], numClasses: 4 } },
