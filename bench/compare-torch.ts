@@ -15,10 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, parseThreads } from '../nas/backend.js';
+import { initBackend } from '../nas/backend.js';
 import { createSearch } from '../methods/registry.js';
 import { searchBenchConfig } from '../harness/perf/benchmarks.js';
-import { addStepSizeOptions, intOption, threadsOption } from '../harness/commands/flags.js';
+import { addStepSizeOptions, intOption, threadsArg, threadsOption } from '../harness/commands/flags.js';
 import { Rng } from '../nas/rng.js';
 import { requireMedian } from '../nas/util/stats.js';
 import { packageRoot } from '../nas/util/fs.js';
@@ -51,13 +51,7 @@ function parseArgs(argv: string[]): Opts {
     .option('--python <path>', 'python with torch (default $PYTHON, /usr/bin/python3, python3)')
     .addOption(threadsOption().default(os.cpus().length))
     .option('--ours-threads <n>', 'our engine\'s threads only (default --threads): e.g. ours on 1 thread beside PyTorch on 2',
-      (v: string) => {
-        try {
-          return parseThreads(v, '--ours-threads');
-        } catch (err) {
-          throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
-        }
-      })
+      threadsArg('--ours-threads'))
     .exitOverride();
   addStepSizeOptions(cmd).parse(argv, { from: 'user' });
   const o = cmd.opts<Opts>();

@@ -17,10 +17,11 @@ interface ChildOut {
   genotype: unknown;
 }
 
-async function searchWith(threads: number, method: string, extraEnv: Record<string, string> = {}, mode = 'split'): Promise<ChildOut> {
+async function searchWith(threads: number, method: string, opts: { env?: Record<string, string>; whole?: boolean } = {}): Promise<ChildOut> {
   // the default split threshold leaves most calls of this tiny net whole; split everything above 2^15 MACs here
-  const env = { ...process.env, NAS_MIN_SPLIT_WORK: String(1 << 15), ...extraEnv };
-  const { stdout } = await run(process.execPath, [child, String(threads), method, mode], { timeout: 240_000, env });
+  const env = { ...process.env, NAS_MIN_SPLIT_WORK: String(1 << 15), ...opts.env };
+  const args = [child, String(threads), method, ...(opts.whole ? ['whole'] : [])];
+  const { stdout } = await run(process.execPath, args, { timeout: 240_000, env });
   return JSON.parse(stdout.trim().split('\n').pop()!) as ChildOut;
 }
 
@@ -53,7 +54,7 @@ describe('threads', function () {
   it('a small search gives the same genotype and loss trace bit for bit on 1 thread, 2 threads, and 2 threads again', async function () {
     this.timeout(600_000);
     for (const method of ['darts-1st']) { // every op family (sep/dil convs, pools, BN, FactorizedReduce)
-      const [one, two, again] = [await searchWith(1, method), await searchWith(2, method), await searchWith(2, method, { NAS_HELPER_SPIN_MS: '0' })];
+      const [one, two, again] = [await searchWith(1, method), await searchWith(2, method), await searchWith(2, method, { env: { NAS_HELPER_SPIN_MS: '0' } })];
       assert.equal(one.threads, 1, `${method}: the single-threaded build`);
       assert.equal(two.threads, 2, `${method}: the threaded build with 2 threads (tfjs' pool)`);
       assert.equal(one.splitCalls, 0);
@@ -71,7 +72,7 @@ describe('threads', function () {
   // gradient's two chunks still run at once then, and the bits stay the same.
   it('setSplitting(false) in a 2-thread process runs the kernel calls whole and gives the same bits', async function () {
     this.timeout(300_000);
-    const [split, whole] = [await searchWith(2, 'darts-1st'), await searchWith(2, 'darts-1st', {}, 'whole')];
+    const [split, whole] = [await searchWith(2, 'darts-1st'), await searchWith(2, 'darts-1st', { whole: true })];
     assert.ok(whole.splitCalls < split.splitCalls / 2, `fewer calls split (${whole.splitCalls} vs ${split.splitCalls})`);
     assert.deepEqual({ ...whole, splitCalls: 0 }, { ...split, splitCalls: 0 });
   });

@@ -143,12 +143,17 @@ export async function inputFrom<T>(work: () => Promise<T>): Promise<T> {
  */
 export function threadsOption(): Option {
   return new Option('--threads <n>', 'wasm backend threads (1 = the single-threaded build; results are bit-identical either way)')
-    .argParser((v: string) => {
-      try {
-        return parseThreads(v);
-      } catch (err) {
-        throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
-      }
-    })
+    .argParser(threadsArg('--threads'))
     .default(1);
+}
+
+/** Commander's parser for a thread-count flag: parseThreads, its error as commander's invalid-argument error. */
+export function threadsArg(flag: string): (v: string) => number {
+  return (v: string) => {
+    try {
+      return parseThreads(v, flag);
+    } catch (err) {
+      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+    }
+  };
 }

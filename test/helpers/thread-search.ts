@@ -1,5 +1,6 @@
 // A child process for test/threads.test.ts: a small search on the wasm backend with the thread count given as
-// argv[2] and the method as argv[3] (argv[4] = 'whole': our kernel calls are not split, setSplitting(false)); prints {threads, lossTrace, archLossTrace, genotype} as one JSON line.
+// argv[2] and the method as argv[3] (argv[4] = 'whole': our kernel calls run unsplit, setSplitting(false)); prints
+// {threads, splitCalls, status, lossTrace, archLossTrace, genotype} as one JSON line.
 // (The thread count of the wasm backend is fixed per process, so each count needs its own process.)
 import { initBackend } from '../../nas/backend.js';
 import { merge } from '../../nas/config.js';
