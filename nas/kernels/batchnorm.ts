@@ -7,11 +7,21 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 import { asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptrOf } from './runtime.js';
 import { simdFor, type SimdKernels } from './simd.js';
+import { splitRange } from './parallel.js';
+import { threadGroups } from './split.js';
 
 /** Sums of up to this many rows are f32, then added in float64 (inside one SIMD call). */
 const CHUNK = 128;
-/** Scratch floats per channel of the SIMD statistics: shift, two f32 partial sums, two f64 sums. */
-const SCRATCH_FLOATS = 7;
+/**
+ * The SIMD statistics are summed in this many parts of the rows (the halves of the batch), each into its own float64
+ * sums, added part 0 + part 1: on 2 threads each half runs on the thread whose other kernels wrote it, and the
+ * result is the same on any thread count (split.ts).
+ */
+const STAT_PARTS = 2;
+/** Scratch floats of one part: two f32 partial sums (C each), two f64 sums (2C each), 16 floats so no two parts share a cache line. */
+const partFloats = (C: number) => 6 * C + 16;
+/** Scratch floats of the SIMD statistics: the shift (C) and 16 floats of padding, then the parts. */
+const scratchFloats = (C: number) => C + 16 + STAT_PARTS * partFloats(C);
 
 function wasmSimd(backend: KernelBackend, C: number): { w: WasmBackendLike; k: SimdKernels } | undefined {
   const w = asWasm(backend);
@@ -56,13 +66,39 @@ function finishStats(s1: Float64Array, s2: Float64Array, shift: ArrayLike<number
   return { mean, variance };
 }
 
+/** Byte offsets of part p's s32, q32, s64, q64 in the scratch at sPtr. */
+function partScratch(sPtr: number, C: number, p: number): [number, number, number, number] {
+  const base = sPtr + 4 * (C + 16) + 4 * p * partFloats(C);
+  return [base, base + 4 * C, base + 8 * C, base + 16 * C];
+}
+
+/** Run the statistics kernel on STAT_PARTS parts of the rows (args(r0, rows, part's scratch)); Σ s64, Σ q64 in part order. */
+function statsByParts(k: SimdKernels, heap: ArrayBufferLike, name: 'bnStats64' | 'bnGradStats64', rows: number, C: number, sPtr: number,
+  args: (r0: number, n: number, sc: [number, number, number, number]) => number[]): [Float64Array, Float64Array] {
+  const parts = splitRange(rows, STAT_PARTS);
+  const calls = parts.map(([r0, r1], p) => args(r0, r1 - r0, partScratch(sPtr, C, p)));
+  k.runParts(name, threadGroups(calls, k.threads), rows * C);
+  const s = new Float64Array(C);
+  const q = new Float64Array(C);
+  parts.forEach((_, p) => {
+    const [, , s64, q64] = partScratch(sPtr, C, p);
+    const sv = new Float64Array(heap, s64, C);
+    const qv = new Float64Array(heap, q64, C);
+    for (let c = 0; c < C; c++) {
+      s[c] += sv[c];
+      q[c] += qv[c];
+    }
+  });
+  return [s, q];
+}
+
 function statsSimd(k: SimdKernels, heap: ArrayBufferLike, xPtr: number, rows: number, C: number, sPtr: number) {
-  // scratch layout (bytes): shift[C] f32, sum32[C], sumsq32[C], then sum64[C] f64, sumsq64[C] f64 (see SCRATCH_FLOATS)
+  // scratch (bytes): shift[C] f32 and padding, then per part s32[C], q32[C] f32, s64[C], q64[C] f64 (partScratch)
   const shift = new Float32Array(heap, sPtr, C);
   shift.set(new Float32Array(heap, xPtr, C));
-  const [s32, q32, s64, q64] = [sPtr + 4 * C, sPtr + 8 * C, sPtr + 12 * C, sPtr + 20 * C];
-  k.bnStats64(xPtr, rows, C, sPtr, s32, q32, s64, q64, CHUNK);
-  return finishStats(new Float64Array(heap.slice(s64, s64 + 8 * C)), new Float64Array(heap.slice(q64, q64 + 8 * C)), shift, rows);
+  const [s1, s2] = statsByParts(k, heap, 'bnStats64', rows, C, sPtr,
+    (r0, n, [s32, q32, s64, q64]) => [xPtr + 4 * r0 * C, n, C, sPtr, s32, q32, s64, q64, CHUNK]);
+  return finishStats(s1, s2, shift, rows);
 }
 
 /** Forward coefficients: y = x·a + b with a = γ·rstd, b = β − μ·a. */
@@ -90,7 +126,7 @@ const forwardKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   if (fast) {
     const { w, k } = fast;
     const [y, mean, variance] = [w.makeOutput(x.shape, 'float32'), w.makeOutput([C], 'float32'), w.makeOutput([C], 'float32')];
-    const s = scratch(w, backend, SCRATCH_FLOATS * C);
+    const s = scratch(w, backend, scratchFloats(C));
     try {
       const heap = heapBuffer(w);
       const st = statsSimd(k, heap, ptrOf(w, x), rows, C, s.ptr);
@@ -142,10 +178,10 @@ function gradSumsJS(x: Float32Array, dy: Float32Array, mean: Float32Array, rows:
 
 function gradSumsSimd(k: SimdKernels, heap: ArrayBufferLike, xPtr: number, dyPtr: number, meanPtr: number,
   rows: number, C: number, sPtr: number): Required<GradSums> {
-  // scratch layout as statsSimd's (the first C floats unused)
-  const [s32, q32, s64, q64] = [sPtr + 4 * C, sPtr + 8 * C, sPtr + 12 * C, sPtr + 20 * C];
-  k.bnGradStats64(xPtr, dyPtr, rows, C, meanPtr, s32, q32, s64, q64, CHUNK);
-  return { sdy: new Float64Array(heap.slice(s64, s64 + 8 * C)), sdyx: new Float64Array(heap.slice(q64, q64 + 8 * C)) };
+  // scratch layout as statsSimd's (the shift unused)
+  const [sdy, sdyx] = statsByParts(k, heap, 'bnGradStats64', rows, C, sPtr,
+    (r0, n, [s32, q32, s64, q64]) => [xPtr + 4 * r0 * C, dyPtr + 4 * r0 * C, n, C, meanPtr, s32, q32, s64, q64, CHUNK]);
+  return { sdy, sdyx };
 }
 
 /** dx = a·dy + b·(x − μ) + k. */
@@ -177,7 +213,7 @@ const gradInputKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   if (fast) {
     const { w, k } = fast;
     const dx = w.makeOutput(x.shape, 'float32');
-    const s = scratch(w, backend, SCRATCH_FLOATS * C);
+    const s = scratch(w, backend, scratchFloats(C));
     try {
       const heap = heapBuffer(w);
       const st = gradSumsSimd(k, heap, ptrOf(w, x), ptrOf(w, dy), ptrOf(w, mean), rows, C, s.ptr);
@@ -213,7 +249,7 @@ function gradSums(backend: KernelBackend, x: TensorInfo, dy: TensorInfo, mean: T
   const fast = wasmSimd(backend, C);
   if (fast) {
     const { w, k } = fast;
-    const s = scratch(w, backend, SCRATCH_FLOATS * C);
+    const s = scratch(w, backend, scratchFloats(C));
     try {
       Object.assign(sums, gradSumsSimd(k, heapBuffer(w), ptrOf(w, x), ptrOf(w, dy), ptrOf(w, mean), rows, C, s.ptr));
     } finally {

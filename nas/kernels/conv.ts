@@ -13,6 +13,7 @@ import { asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKern
 import { simdFor, type SimdKernels } from './simd.js';
 import { checkInt, outSize, validRange } from './geometry.js';
 import { subsample } from './subsample.js';
+import { threadGroups } from './split.js';
 
 export interface ConvGeometry {
   N: number; H: number; W: number; Cin: number; Ho: number; Wo: number; Cout: number;
@@ -194,28 +195,26 @@ const pwFilterKernel: NasKernelFunc = ({ inputs, backend }) => {
   if (fast) {
     const { w, k } = fast;
     const dw = w.makeOutput([cin, cout], 'float32');
-    // up to k.threads chunks at once, each into its own partial sum; partials are added in chunk order (the same
-    // float64 sum on any thread count)
+    // each chunk of PW_CHUNK rows into its own partial sum (64-byte aligned strides: no two chunks share a cache
+    // line), the chunks run k.threads at a time (thread j on the j-th range of the rows, threadGroups), and the
+    // partials added in chunk order: the same float64 sum on any thread count
     const chunks = Math.ceil(rows / PW_CHUNK);
-    const parts = Array.from({ length: Math.max(1, Math.min(k.threads, chunks)) }, () => w.makeOutput([n], 'float32'));
+    const stride = Math.ceil(n / 16) * 16;
+    const partials = w.makeOutput([chunks * stride], 'float32');
     const heap = heapBuffer(w);
-    const pvs = parts.map((p) => new Float32Array(heap, ptr(w, p), n));
-    const [xp, dp] = [ptr(w, x), ptr(w, dy)];
-    for (let c0 = 0; c0 < chunks; c0 += parts.length) {
-      const calls: number[][] = [];
-      for (let j = 0; j < parts.length && c0 + j < chunks; j++) {
-        const r0 = (c0 + j) * PW_CHUNK;
-        pvs[j].fill(0);
-        calls.push([xp + 4 * r0 * cin, dp + 4 * r0 * cout, ptr(w, parts[j]), Math.min(PW_CHUNK, rows - r0), cin, cout]);
-      }
-      k.pwFilterAll(calls);
-      for (let j = 0; j < calls.length; j++) {
-        const pv = pvs[j];
-        for (let i = 0; i < n; i++) acc[i] += pv[i];
-      }
+    const pv = new Float32Array(heap, ptr(w, partials), chunks * stride);
+    pv.fill(0);
+    const [xp, dp, pp] = [ptr(w, x), ptr(w, dy), ptr(w, partials)];
+    const calls = Array.from({ length: chunks }, (_, c) => {
+      const r0 = c * PW_CHUNK;
+      return [xp + 4 * r0 * cin, dp + 4 * r0 * cout, pp + 4 * c * stride, Math.min(PW_CHUNK, rows - r0), cin, cout];
+    });
+    k.runParts('pwFilter', threadGroups(calls, k.threads), rows * n);
+    for (let c = 0; c < chunks; c++) {
+      for (let i = 0, o = c * stride; i < n; i++) acc[i] += pv[o + i];
     }
     new Float32Array(heap, ptr(w, dw), n).set(acc);
-    for (const p of parts) backend.disposeData(p.dataId, true);
+    backend.disposeData(partials.dataId, true);
     return dw;
   }
   // the SIMD kernel's arithmetic: f32 sums over chunks of PW_CHUNK rows (rows ascending), chunks added in float64

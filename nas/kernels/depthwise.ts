@@ -9,8 +9,10 @@
 // wasm (C % 4 ≠ 0) and native backends: a native depthwise conv of dy with the flipped filter.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, kernelIO, lazyGradOp, runKernel, type NasKernel, type NasKernelFunc, heapPtr, zeroedOutput } from './runtime.js';
-import { simdFor, type DwGeom } from './simd.js';
+import { asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr, zeroedOutput } from './runtime.js';
+import { simdFor, type DwGeom, type SimdKernels } from './simd.js';
+import { splitRange } from './parallel.js';
+import { threadGroups } from './split.js';
 import { checkInt, nhwcPads, outSize, validRange } from './geometry.js';
 import { stridedGather } from './subsample.js';
 
@@ -95,7 +97,7 @@ function backprop(
       return out;
     }
     const out = zeroedOutput(wasm, outShape);
-    if (which === 'filter') simd.dwFilter(off(a), off(b), off(out), ...geomArgs(g));
+    if (which === 'filter') filterByParts(backend, wasm, simd, off(a), off(b), out, g);
     else simd.dwInput(off(out), off(a), off(b), ...geomArgs(g));
     return out;
   }
@@ -104,6 +106,37 @@ function backprop(
   else dwBackpropInputJS(io.ins[0], io.ins[1], io.outs[0], g, io.zeroed);
   return io.finish()[0];
 }
+
+/**
+ * The SIMD filter gradient in FILTER_PARTS parts of the batch (the halves), each summed into its own partial, then
+ * dw = part 0 + part 1 (f32): on 2 threads each half runs on the thread whose other kernels wrote it, and the bits
+ * are the same on any thread count (split.ts). `out` is zeroed.
+ */
+function filterByParts(backend: KernelBackend, wasm: WasmBackendLike, simd: SimdKernels, x: number, dy: number, out: TensorInfo, g: DwGeometry): void {
+  const n = size(out.shape);
+  const parts = splitRange(g.N, FILTER_PARTS);
+  // partials after the first: 16 floats of padding either side, so that no two parts share a cache line
+  const stride = Math.ceil(n / 16) * 16 + 16;
+  const extra = parts.length > 1 ? zeroedOutput(wasm, [16 + (parts.length - 1) * stride]) : undefined;
+  const target = (p: number) => (p === 0 ? heapPtr(wasm, out) : heapPtr(wasm, extra!) + 4 * (16 + (p - 1) * stride));
+  const [, H, W, C, Ho, Wo] = geomArgs(g);
+  const calls = parts.map(([n0, n1], p) => {
+    const geom = geomArgs(g);
+    geom[0] = n1 - n0;
+    return [x + 4 * n0 * H * W * C, dy + 4 * n0 * Ho * Wo * C, target(p), ...geom];
+  });
+  simd.runParts('dwFilter', threadGroups(calls, simd.threads), g.N * Ho * Wo * C * g.KH * g.KW);
+  if (!extra) return;
+  const heap = heapBuffer(wasm);
+  const dw = new Float32Array(heap, heapPtr(wasm, out), n);
+  for (let p = 1; p < parts.length; p++) {
+    const pv = new Float32Array(heap, target(p), n);
+    for (let i = 0; i < n; i++) dw[i] += pv[i];
+  }
+  backend.disposeData(extra.dataId, true);
+}
+/** Parts of the batch the SIMD filter gradient is summed in (see filterByParts). */
+const FILTER_PARTS = 2;
 
 /**
  * Whether the output-stationary kernels (dw-gather.ts) beat the scatter ones for this kernel width and channel count.

@@ -36,8 +36,13 @@ export interface SimdKernels {
   pwForward(x: number, w: number, y: number, rows: number, cin: number, cout: number): void;
   /** Pointwise filter gradient: dw[ci, co] += Σ_r x[r, ci]·dy[r, co]. cin % 4 = 0, cout % 4 = 0. */
   pwFilter(x: number, dy: number, dw: number, rows: number, cin: number, cout: number): void;
-  /** Up to `threads` pwFilter calls (argument lists as pwFilter's, each with its own dw) at once. */
-  pwFilterAll(parts: number[][]): void;
+  /**
+   * Calls of one reduction kernel on parts of its rows (argument lists as the kernel's, each part writing its own
+   * partial sums), a group at a time: the calls of a group at once (call j on thread j, at most `threads`), or one
+   * after another when the total `work` is below the split threshold. The caller adds the partials in a fixed order.
+   * threadGroups (split.ts) forms the groups.
+   */
+  runParts(name: 'pwFilter' | 'dwFilter' | 'bnStats64' | 'bnGradStats64', groups: number[][][], work: number): void;
   /** Threads the calls are split over (1: everything runs on the calling thread). */
   readonly threads: number;
   /** out = Σ_t coefs[t]·Y_t over lenBytes (% 16 = 0); ptrs: n i32 byte offsets of the Y_t, coefs: n f32. n ≥ 1. */

@@ -1,17 +1,21 @@
 // How each SIMD kernel call is split over threads (parallel.ts) without changing a single result bit: a part is the
 // same loop on a sub-range whose outputs no other part touches, and every output element sees the same operations in
-// the same order as in one whole call.
+// the same order as in one whole call. Parts follow the batch: the first half of the samples (of the rows, of the
+// bytes of an NHWC tensor) goes to the main thread, the second half to the helper, in every kernel, so that a
+// helper's output is read next by the helper and crosses between the cores as little as possible.
 //   batch (n)          depthwise forward / backprop-input, max/avg-pool gradients (outputs of sample n only)
-//   channel vectors    depthwise backprop-filter, batch-norm statistics (each channel's sum keeps its row order)
 //   rows (× 4)         pointwise forward and dx (4-row register tiles stay whole), affine, batch-norm backward apply
 //   bytes (× 16)       ReLU, ReLU gradient, scale
+//   fixed parts        reductions over the batch (depthwise backprop-filter, batch-norm statistics, pointwise
+//                      filter): the caller cuts them into parts by rows whose partial sums it adds in a fixed order,
+//                      on any thread count (runParts runs a group of such parts at once, or one after another)
 // The rest (reductions over everything: wsum's blocks, wdot; strided copies) run on the calling thread.
 // A call is split only when it is big enough to pay for the hand-off (MIN_SPLIT_WORK multiply-adds or elements).
 import type { DwGeom, PoolGeom, SimdKernels } from './simd.js';
 import { splitRange, type KernelPool } from './parallel.js';
 
 /** The module's exports: SimdKernels, with the channel count looped over (CV) appended where it can differ from C. */
-export type RawKernels = Omit<SimdKernels, 'threads' | 'pwFilterAll' | 'dwFilter' | 'dwInput' | 'dwForward' | 'dwForwardGather' | 'dwInputGather' | 'bnStats64' | 'bnGradStats64'> & {
+export type RawKernels = Omit<SimdKernels, 'threads' | 'runParts' | 'dwFilter' | 'dwInput' | 'dwForward' | 'dwForwardGather' | 'dwInputGather' | 'bnStats64' | 'bnGradStats64'> & {
   dwFilter(x: number, dy: number, dw: number, ...geomCv: number[]): void;
   dwInput(dx: number, dy: number, f: number, ...geomCv: number[]): void;
   dwForward(x: number, y: number, f: number, ...geomCv: number[]): void;
@@ -58,6 +62,18 @@ export function timeKernelCalls(on: boolean): Map<string, { calls: number; ms: n
   return timing;
 }
 
+/**
+ * `items` (parts of a reduction, in row order) as groups to run at once: the items cut into `threads` contiguous
+ * ranges, group i = the i-th item of each range. Thread j then works on the j-th range of the rows throughout, the
+ * rows the other kernels' splits give it.
+ */
+export function threadGroups<T>(items: T[], threads: number): T[][] {
+  const ranges = splitRange(items.length, threads);
+  const groups: T[][] = [];
+  for (let i = 0; ranges.some(([a, b]) => a + i < b); i++) groups.push(ranges.filter(([a, b]) => a + i < b).map(([a]) => items[a + i]));
+  return groups;
+}
+
 export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): SimdKernels {
   const T = pool?.threads ?? 1;
   const bind = <K extends keyof RawKernels>(name: K) => (raw[name] as (...a: number[]) => void).bind(raw);
@@ -83,10 +99,12 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
     run(name, splitRange(N, T).map(([n0, n1]) =>
       [a + 4 * n0 * H * W * C, b + 4 * n0 * Ho * Wo * C, f, n1 - n0, ...g.slice(1), C]));
   };
-  const dwFilter = (x: number, dy: number, dw: number, ...g: DwGeom): void => {
-    const [N, , , C, Ho, Wo, KH, KW] = g;
-    if (!wantSplit(N * Ho * Wo * C * KH * KW) || C < 8) return run('dwFilter', [[x, dy, dw, ...g, C]]);
-    run('dwFilter', splitRange(C, T, 4).map(([c0, c1]) => [x + 4 * c0, dy + 4 * c0, dw + 4 * c0, ...g, c1 - c0]));
+  // the kernels whose loop bound CV (channels summed) follows the geometry: always all C channels here
+  const withCv = (name: keyof RawKernels, args: number[]): number[] => {
+    if (name === 'dwFilter') return [...args, args[6]];
+    if (name === 'bnStats64') return [...args, args[2]];
+    if (name === 'bnGradStats64') return [...args, args[3]];
+    return args;
   };
   const poolByBatch = (name: 'maxPoolGrad' | 'avgPoolGrad', nPtr: 2 | 3) => (...args: number[]): void => {
     const ptrs = args.slice(0, nPtr);
@@ -97,19 +115,6 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
     const outSized = nPtr === 3 ? [false, true, false] : [true, false];
     run(name, splitRange(N, T).map(([n0, n1]) => [
       ...ptrs.map((p, i) => p + 4 * n0 * (outSized[i] ? Ho * Wo : H * W) * C), n1 - n0, ...g.slice(1)]));
-  };
-  const stats = (name: 'bnStats64' | 'bnGradStats64', nData: 1 | 2) => (...args: number[]): void => {
-    // [x, (dy,) rows, C, ref, s32, q32, s64, q64, chunk]
-    const rows = args[nData];
-    const C = args[nData + 1];
-    if (!wantSplit(rows * C) || C < 8) return run(name, [[...args, C]]);
-    run(name, splitRange(C, T, 4).map(([c0, c1]) => {
-      const a = args.slice();
-      for (let i = 0; i < nData; i++) a[i] += 4 * c0;
-      for (const i of [2, 3, 4]) a[nData + i] += 4 * c0; // ref, s32, q32 (f32)
-      for (const i of [5, 6]) a[nData + i] += 8 * c0; // s64, q64 (f64)
-      return [...a, c1 - c0];
-    }));
   };
   /** Row-split of a kernel whose args are row-major [rows × width] arrays at `rowPtrs` (width in floats each). */
   const byRows = (name: keyof RawKernels, rowsAt: number, widths: (args: number[]) => Array<number | 0>, align: number) =>
@@ -142,11 +147,11 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
     dwInput: dwByBatch('dwInput'),
     dwForwardGather: dwByBatch('dwForwardGather'),
     dwInputGather: dwByBatch('dwInputGather'),
-    dwFilter,
+    dwFilter: (...args: number[]) => run('dwFilter', [withCv('dwFilter', args)]),
     maxPoolGrad: poolByBatch('maxPoolGrad', 3) as SimdKernels['maxPoolGrad'],
     avgPoolGrad: poolByBatch('avgPoolGrad', 2) as SimdKernels['avgPoolGrad'],
-    bnStats64: stats('bnStats64', 1) as SimdKernels['bnStats64'],
-    bnGradStats64: stats('bnGradStats64', 2) as SimdKernels['bnGradStats64'],
+    bnStats64: (...args: number[]) => run('bnStats64', [withCv('bnStats64', args)]),
+    bnGradStats64: (...args: number[]) => run('bnGradStats64', [withCv('bnGradStats64', args)]),
     // affine(x, y, rows, C, a, b); bnGradApply(x, dy, dx, rows, C, mean, a, b, k); pwForward(x, w, y, rows, cin, cout)
     affine: byRows('affine', 2, (a) => [a[3], a[3]], 1) as SimdKernels['affine'],
     bnGradApply: byRows('bnGradApply', 3, (a) => [a[4], a[4], a[4]], 1) as SimdKernels['bnGradApply'],
@@ -155,7 +160,14 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
     reluGrad: byBytes('reluGrad', 3) as SimdKernels['reluGrad'],
     scale: byBytes('scale', 3, [2]) as SimdKernels['scale'],
     pwFilter: bind('pwFilter'),
-    pwFilterAll: (parts: number[][]) => run('pwFilter', parts),
+    runParts: (name, groups, work) => {
+      const split = wantSplit(work);
+      for (const g of groups) {
+        const calls = g.map((a) => withCv(name, a));
+        if (split) run(name, calls);
+        else for (const c of calls) run(name, [c]);
+      }
+    },
     threads: T,
   };
 }
