@@ -9,7 +9,8 @@ import { createSearch, defaultSearchConfig } from '../methods/registry.js';
 import { runSearch } from '../nas/train.js';
 import { cosineLr, linearLr, searchLr } from '../nas/optim.js';
 import { divergenceOf } from '../nas/divergence.js';
-import { loadSuite, resolveConfigs } from '../harness/suites/suite.js';
+import { loadSuite } from '../harness/suites/suite.js';
+import { resolveConfigs } from '../harness/suites/resolve.js';
 import { packageRoot } from '../nas/util/fs.js';
 import { useBackend } from './helpers/backend.js';
 

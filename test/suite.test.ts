@@ -4,9 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultEvalConfig } from '../nas/config.js';
 import { METHOD_NAMES, defaultSearchConfig } from '../methods/registry.js';
-import {
-  SuiteError, configDiff, deviationsFor, listSuites, loadSuite, parseSuite, resolveRuns, suiteNames,
-} from '../harness/suites/suite.js';
+import { SuiteError, listSuites, loadSuite, parseSuite, resolveRuns, suiteNames } from '../harness/suites/suite.js';
+import { configDiff, deviationsFor } from '../harness/suites/deviations.js';
 import { compileSchema } from '../harness/suites/json-schema.js';
 import { packageRoot } from '../nas/util/fs.js';
 import { evalConfigSchema, searchConfigSchema } from '../harness/suites/schema.js';

@@ -24,3 +24,23 @@ export function canonicalJson(value: unknown): string {
 export function configHash(config: unknown): string {
   return createHash('sha256').update(canonicalJson(config)).digest('hex');
 }
+
+export interface LeafDifference {
+  /** Dotted path from the root ("" for the root itself), e.g. "search.layers". */
+  path: string;
+  before: unknown;
+  after: unknown;
+}
+
+/**
+ * Leaf-level differences between two configurations: plain objects are walked key by key (sorted), anything else
+ * (numbers, strings, arrays, null, absent) is compared by its canonical JSON. `at` prefixes every path.
+ */
+export function leafDifferences(before: unknown, after: unknown, at = ''): LeafDifference[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(before) && isObj(after)) {
+    return [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()
+      .flatMap((k) => leafDifferences(before[k], after[k], at ? `${at}.${k}` : k));
+  }
+  return canonicalJson(before) === canonicalJson(after) ? [] : [{ path: at, before, after }];
+}

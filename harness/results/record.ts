@@ -20,6 +20,13 @@ export type RecordSchema = (typeof READABLE_RECORD_SCHEMAS)[number];
 export type Phase = 'search' | 'select' | 'eval';
 export type RunStatus = 'ok' | 'failed' | 'timeout' | 'diverged';
 
+/** A record with one of these statuses is finished: it is never redone or overwritten. */
+export const FINISHED: readonly RunStatus[] = ['ok', 'diverged'];
+
+export function isFinished(r: { status: RunStatus } | undefined): boolean {
+  return r !== undefined && FINISHED.includes(r.status);
+}
+
 /** What names one run. The results layout, the plan and the records are keyed by it. */
 export interface RunKey {
   suite: string;

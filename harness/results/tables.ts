@@ -2,7 +2,9 @@
 // its own columns and a verdict. render.ts turns a Report into Markdown, CSV, JSON and the console summary.
 import { readRecords, type RecordSet, type LoadedRecord } from './store.js';
 import type { Phase, RunStatus } from './record.js';
-import { deviationsFor, listSuites, loadSuite, protocolSeeds, resolvePhaseConfig, runCommand, type Suite, type SuiteKind, type SuiteMethod } from '../suites/suite.js';
+import { deviationsFor } from '../suites/deviations.js';
+import { resolvePhaseConfig } from '../suites/resolve.js';
+import { listSuites, loadSuite, protocolSeeds, runCommand, type Suite, type SuiteKind, type SuiteMethod } from '../suites/suite.js';
 import {
   ERROR_METRICS, evalMetricValue, indicativeReason, targetsFor, verdictTarget, type Metric, type Target,
 } from '../suites/targets.js';

@@ -5,7 +5,9 @@
 // runnable-suite JSON file (fixture suites for the tests).
 import fs from 'node:fs';
 import type { BackendChoice } from '../../nas/backend.js';
-import { SuiteError, deviationsFor, loadSuite, protocolSeeds, resolvePhaseConfig, type Suite } from '../suites/suite.js';
+import { SuiteError, loadSuite, protocolSeeds, type Suite } from '../suites/suite.js';
+import { deviationsFor } from '../suites/deviations.js';
+import { resolvePhaseConfig } from '../suites/resolve.js';
 import { compileSchema, formatAjvErrors, parseJsonFile } from '../suites/json-schema.js';
 import { ID_PATTERN, MAX_SEED, runnableSuiteSchema } from './runnable-schema.js';
 import type { Phase, RunKey } from '../results/record.js';

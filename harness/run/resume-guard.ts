@@ -15,16 +15,11 @@ import type { PhaseSpec } from './phase-types.js';
 
 // The checkpoint's config hash is the records' provenance hash: one canonical form, one owner.
 export { canonicalJson, configHash } from '../results/provenance.js';
-import { canonicalJson, configHash } from '../results/provenance.js';
+import { configHash, leafDifferences } from '../results/provenance.js';
 
 /** Leaf differences "path: old → new" between two configs. */
-export function configDifferences(before: unknown, after: unknown, at = ''): string[] {
-  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (isObj(before) && isObj(after)) {
-    return [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()
-      .flatMap((k) => configDifferences(before[k], after[k], at ? `${at}.${k}` : k));
-  }
-  return canonicalJson(before) === canonicalJson(after) ? [] : [`${at || '(config)'}: ${JSON.stringify(before) ?? 'absent'} → ${JSON.stringify(after) ?? 'absent'}`];
+export function configDifferences(before: unknown, after: unknown): string[] {
+  return leafDifferences(before, after).map((d) => `${d.path || '(config)'}: ${JSON.stringify(d.before) ?? 'absent'} → ${JSON.stringify(d.after) ?? 'absent'}`);
 }
 
 export class ConfigChangedError extends Error {

@@ -13,7 +13,8 @@
 //    stopping, a runner on another host) is waited for briefly, then left alone: never two writers of one run.
 //  - SIGINT, SIGTERM and SIGHUP are forwarded to every child's process group and recorded in its record; the child
 //    stops at its next step boundary (harness/run/child.ts), so its last checkpoint stays resumable. The child also
-//    watches a pipe the runner holds, so it stops when the runner dies by any signal (kill -9 too).
+//    watches a pipe the runner holds, so it stops when the runner dies by any signal (kill -9 too). supervise.ts
+//    runs one child: its pipes, its timeout, and the record when the child could not write one.
 //  - A failure of the runner itself (disk full, an unwritable file) stops the plan: queued runs do not start,
 //    running children are stopped, temp files are removed, and one error names the file and what was written.
 //  - Every file written lies inside the results directory (checked, whatever the plan says).
@@ -22,28 +23,19 @@
 // Where files go is harness/results/layout.ts; the results-directory rules and the lock are prepare.ts.
 import fs from 'node:fs';
 import os from 'node:os';
-import readline from 'node:readline';
-import { execa } from 'execa';
 import pLimit from 'p-limit';
 import { writeJsonAtomic } from '../../nas/util/fs.js';
 import { inside, isDiskFull, removeTempFiles, RunnerFault, writeStep } from './faults.js';
 import { canonicalJson } from './resume-guard.js';
 import { moveAside, moveUnreadable, restartRun, waitForRunLock } from './run-state.js';
-import { setLongTimeout } from './timers.js';
-import type { MeasureSnapshot } from '../measure/meter.js';
-import type { RunKey, RunRecord, RunStatus } from '../results/record.js';
+import { isFinished, type RunKey, type RunRecord, type RunStatus } from '../results/record.js';
 import { runLabel, runPaths, type RunPaths } from '../results/layout.js';
 import { readRecord } from '../results/store.js';
-import { RUNNER_PIPE_ENV, RUN_BUSY_EXIT, childArgs, decodeChildMessage, runnerRecord, type ChildMessage } from './child-protocol.js';
+import { runnerRecord } from './child-protocol.js';
+import { superviseChild } from './supervise.js';
 import { resolveInputs } from './inputs.js';
 import type { PhaseSpec, Progress } from './phase-types.js';
 import { silentReporter, type ProgressReporter } from './progress.js';
-
-export const FINISHED: readonly RunStatus[] = ['ok', 'diverged'];
-
-export function isFinished(r: RunRecord | undefined): boolean {
-  return r !== undefined && FINISHED.includes(r.status);
-}
 
 export interface RunnerOptions {
   resultsDir: string;
@@ -112,15 +104,6 @@ function devicePool(ids: readonly string[] | undefined): { size: number; take():
 }
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    // detached children lead their own process group: -pid signals the child and all its descendants
-    process.kill(process.platform === 'win32' ? pid : -pid, signal);
-  } catch {
-    /* already gone */
-  }
-}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -201,132 +184,19 @@ export async function runPlan(specs: PhaseSpec[], opts: RunnerOptions): Promise<
     const startedAt = new Date();
     const gpu = gpus?.take();
     try {
-      return await superviseChild(spec, paths, label, startedAt, gpu, resume);
+      return await superviseChild(spec, paths, {
+        label, startedAt, gpu, resume, graceMs: grace, reporter,
+        onStart: (pid, interrupt) => {
+          active.set(pid, { interrupt });
+          opts.onChildStart?.(spec, pid);
+        },
+        onEnd: (pid) => void active.delete(pid),
+        onProgress: opts.onProgress && ((p, pid) => opts.onProgress!(spec, p, pid)),
+        onFault: stopAll,
+      });
     } finally {
       if (gpu !== undefined) gpus?.give(gpu);
     }
-  };
-
-  const superviseChild = async (spec: PhaseSpec, paths: RunPaths, label: string, startedAt: Date, gpu: string | undefined, resume: boolean): Promise<RunRecord | 'busy'> => {
-    const log = fs.createWriteStream(paths.log, { flags: 'a' });
-    let logError: Error | undefined;
-    log.on('error', (err) => {
-      // The log is evidence, not the record: a full disk here stops the plan after the child, it does not crash.
-      logError ??= err;
-    });
-    log.write(`--- attempt ${startedAt.toISOString()}${resume ? ' (resume)' : ''}${gpu !== undefined ? ` on GPU ${gpu}` : ''} ---\n`);
-    const sub = execa(process.execPath, childArgs(paths, resume), {
-      detached: true,
-      cleanup: false,
-      reject: false,
-      buffer: false,
-      // Held open and never written: it closes when this process dies, however it dies.
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      env: { FORCE_COLOR: '0', [RUNNER_PIPE_ENV]: '1', ...(gpu !== undefined ? { CUDA_VISIBLE_DEVICES: gpu } : {}) },
-    });
-    sub.stdin?.on('error', () => undefined);
-    const pid = sub.pid;
-    let started: Extract<ChildMessage, { type: 'started' }> | undefined;
-    let snapshot: MeasureSnapshot | undefined;
-    const stderrTail: string[] = [];
-    let killReason: { status: RunStatus; error: string } | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
-
-    const stop = (status: RunStatus, error: string): void => {
-      if (killReason || pid === undefined) return;
-      killReason = { status, error };
-      killGroup(pid, 'SIGTERM');
-      graceTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), grace);
-    };
-    const cancelTimeout =
-      spec.timeoutSeconds > 0
-        ? setLongTimeout(
-            () => stop('timeout', `timed out after ${spec.timeoutSeconds} s; the process tree was killed`),
-            spec.timeoutSeconds * 1000,
-          )
-        : undefined;
-
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      sub.once('exit', (code, signal) => resolve({ code, signal }));
-      sub.once('error', () => resolve({ code: null, signal: null }));
-    });
-    if (pid !== undefined) {
-      active.set(pid, { interrupt: (reason) => stop('failed', reason) });
-      reporter.start(String(pid), label);
-      opts.onChildStart?.(spec, pid);
-    }
-
-    const outLines = readline.createInterface({ input: sub.stdout!, crlfDelay: Infinity });
-    outLines.on('line', (line) => {
-      const msg = decodeChildMessage(line);
-      if (!msg) {
-        log.write(line + '\n');
-        return;
-      }
-      if (msg.type === 'started') started = msg;
-      else if (msg.type === 'progress') {
-        snapshot = msg.measures;
-        reporter.update(String(pid), msg.progress);
-        opts.onProgress?.(spec, msg.progress, pid!);
-      }
-    });
-    const errLines = readline.createInterface({ input: sub.stderr!, crlfDelay: Infinity });
-    errLines.on('line', (line) => {
-      // The child's own notices (interrupted, a damaged checkpoint, a changed config) are the user's business.
-      if (line.startsWith('_phase: ')) reporter.log(`[${label}] ${line.slice(8)}`);
-      log.write(line + '\n');
-      stderrTail.push(line);
-      if (stderrTail.length > 40) stderrTail.shift();
-    });
-
-    const { code, signal } = await exited;
-    cancelTimeout?.();
-    if (graceTimer) clearTimeout(graceTimer);
-    if (pid !== undefined) {
-      killGroup(pid, 'SIGKILL'); // whatever the child left behind in its group goes too
-      active.delete(pid);
-    }
-    // Let the pipes drain (the group is dead, so they close); do not wait forever on a stray holder.
-    await Promise.race([sub.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
-    sub.stdin?.destroy();
-    sub.stdout?.destroy();
-    sub.stderr?.destroy();
-    const finishedAt = new Date();
-    log.write(`--- exit ${signal ?? code} after ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(1)} s ---\n`);
-    await new Promise<void>((r) => (logError ? r() : log.end(r)));
-    if (logError) stopAll(new RunnerFault(`${label}: could not write ${paths.log} (the child's log): ${logError.message}`));
-    if (code === RUN_BUSY_EXIT && !killReason) {
-      reporter.finish(String(pid), 'busy', 'another process holds the run');
-      return 'busy';
-    }
-
-    let record = readRecord(paths.record);
-    if (!record || (killReason && !isFinished(record))) {
-      // The child wrote nothing (or, interrupted, only a failure): the runner writes what happened.
-      const tail = stderrTail.filter((l) => l.trim()).slice(-5).join(' | ').slice(-1000);
-      const error =
-        killReason?.error ??
-        (signal
-          ? `child process killed by ${signal}${tail ? `; last stderr: ${tail}` : ''}`
-          : `child process exited with code ${code} without writing a record${tail ? `; last stderr: ${tail}` : ''}`);
-      record = runnerRecord({
-        spec,
-        status: killReason?.status ?? 'failed',
-        error,
-        startedAt: startedAt.toISOString(),
-        finishedAt: finishedAt.toISOString(),
-        env: started?.env,
-        gpu,
-        deviceClass: started?.deviceClass,
-        snapshot,
-        wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
-      });
-      await writeStep(paths.record, 'the run record', () => writeJsonAtomic(paths.record, record!));
-    }
-    if (pid !== undefined) reporter.finish(String(pid), record.status, record.error);
-    return record;
   };
 
   // Each run waits for the runs it needs, then takes a slot of the limit. The plan lists a run after the runs it

@@ -1,20 +1,20 @@
 // harness/suites/: suites as versioned data. suite.ts (this file) loads suites/*.json, validates them against
 // schema.ts (the closed JSON Schemas of a suite and of the configs it resolves to) plus the checks a schema cannot
-// state (a method's own checks come from its registry entry), and resolves them into the configs of every run
-// (suite × method × seed); targets.ts holds the published figures' model and json-schema.ts the ajv plumbing.
+// state (a method's own checks come from its registry entry), and lists the runs of a suite (row × seed).
+// resolve.ts resolves a row into the configs of each run, deviations.ts checks a proxy's deviations against them,
+// targets.ts holds the published figures' model and json-schema.ts the ajv plumbing.
 // Built-in names resolve to <package root>/suites/<name>.json.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  defaultEvalConfig, merge, type EvalConfig, type EvalOverrides, type SearchConfig, type SearchOverrides,
-} from '../../nas/config.js';
-import { defaultSearchConfig, methodProblems, type MethodName } from '../../methods/registry.js';
+import type { EvalConfig, EvalOverrides, SearchConfig, SearchOverrides } from '../../nas/config.js';
+import { methodProblems, type MethodName } from '../../methods/registry.js';
 import { evalConfigSchema, searchConfigSchema, suiteSchema } from './schema.js';
+import { resolveConfigs, resolvePhaseConfig } from './resolve.js';
+import { deviationFieldProblems, deviationsFor, uncoveredDifferences } from './deviations.js';
 import { compileSchema, formatAjvErrors, parseJsonFile } from './json-schema.js';
 import { ERROR_METRICS, type Target } from './targets.js';
 import { packageRoot } from '../../nas/util/fs.js';
 import type { ValidationSplitConfig } from '../../nas/data/splits.js';
-import type { Phase } from '../results/record.js';
 
 export type SuiteKind = 'paper' | 'proxy';
 
@@ -52,9 +52,6 @@ export function protocolSeeds(p: Pick<SuiteProtocol, 'searches' | 'evalSeeds'>):
 export interface SelectConfig extends EvalConfig {
   validation: ValidationSplitConfig;
 }
-
-/** Half the training set, split with seed 0, unless the protocol says otherwise (DARTS' search split is also half). */
-export const DEFAULT_VALIDATION: ValidationSplitConfig = { portion: 0.5, seed: 0 };
 
 export interface SuiteMethod {
   /** Row id: the <methodId> directory of its run records. */
@@ -139,76 +136,6 @@ export function runCommand(suite: string): string {
 const validateSuiteJson = compileSchema(suiteSchema);
 const validateSearchConfig = compileSchema(searchConfigSchema);
 const validateEvalConfig = compileSchema(evalConfigSchema);
-
-// ---------------------------------------------------------------- config resolution
-
-/** SearchConfig and EvalConfig of one row and seed: defaults ← suite overrides ← row overrides. */
-export function resolveConfigs(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval'>, seed: number): { search: SearchConfig; eval: EvalConfig } {
-  const search = merge(merge(defaultSearchConfig(row.method, seed), suite.search), row.search);
-  const evalCfg = merge(merge(defaultEvalConfig(seed), suite.eval), row.eval);
-  return { search: { ...search, method: row.method, seed }, eval: { ...evalCfg, seed } };
-}
-
-/** The configuration of one phase of a row, as the plan gives it to the run and the tables check records against. */
-export function resolvePhaseConfig(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval' | 'protocol'>, seed: number, phase: 'search'): SearchConfig;
-export function resolvePhaseConfig(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval' | 'protocol'>, seed: number, phase: 'select'): SelectConfig;
-export function resolvePhaseConfig(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval' | 'protocol'>, seed: number, phase: 'eval'): EvalConfig;
-export function resolvePhaseConfig(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval' | 'protocol'>, seed: number, phase: Phase): SearchConfig | SelectConfig | EvalConfig;
-export function resolvePhaseConfig(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval' | 'protocol'>, seed: number, phase: Phase): SearchConfig | SelectConfig | EvalConfig {
-  const { search, eval: ev } = resolveConfigs(suite, row, seed);
-  if (phase === 'search') return search;
-  if (phase === 'eval') return ev;
-  if (row.protocol === undefined) throw new Error('resolvePhaseConfig: a select phase needs a row with a selection protocol');
-  const { validation, ...overrides } = row.protocol.select;
-  return { ...merge(ev, overrides), seed, validation: { ...DEFAULT_VALIDATION, ...validation } };
-}
-
-export interface ConfigDifference {
-  /** e.g. "search.layers". */
-  path: string;
-  paper: unknown;
-  ours: unknown;
-}
-
-/** Leaf-level differences between a row's resolved configs and the paper defaults of its method. */
-export function configDiff(suite: Pick<Suite, 'search' | 'eval'>, row: Pick<SuiteMethod, 'method' | 'search' | 'eval'>): ConfigDifference[] {
-  const ours = resolveConfigs(suite, row, 0);
-  const out: ConfigDifference[] = [];
-  diffInto(out, 'search', defaultSearchConfig(row.method, 0), ours.search);
-  diffInto(out, 'eval', defaultEvalConfig(0), ours.eval);
-  return out;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function diffInto(out: ConfigDifference[], at: string, paper: unknown, ours: unknown): void {
-  if (isPlainObject(paper) && isPlainObject(ours)) {
-    for (const k of new Set([...Object.keys(paper), ...Object.keys(ours)])) diffInto(out, `${at}.${k}`, paper[k], ours[k]);
-  } else if (JSON.stringify(paper) !== JSON.stringify(ours)) {
-    out.push({ path: at, paper, ours });
-  }
-}
-
-function schemaHasPath(parts: string[]): boolean {
-  let node: Record<string, unknown> | undefined = parts[0] === 'search' ? searchConfigSchema : parts[0] === 'eval' ? evalConfigSchema : undefined;
-  for (const p of parts.slice(1)) {
-    const props = node?.properties as Record<string, Record<string, unknown>> | undefined;
-    node = props?.[p];
-    if (node === undefined) return false;
-  }
-  return node !== undefined;
-}
-
-const covers = (field: string, p: string): boolean => p === field || p.startsWith(field + '.');
-
-/** Deviation texts recorded with every run of a row (suite-wide first, then the row's own). */
-export function deviationsFor(suite: Suite, methodId: string): string[] {
-  const row = suite.methods.find((m) => m.id === methodId);
-  if (row === undefined) throw new Error(`suite ${suite.name} has no method row "${methodId}" (rows: ${suite.methods.map((m) => m.id).join(', ')})`);
-  return [...suite.deviations, ...row.deviations].map((d) => d.text);
-}
 
 /** Every run of a suite (rows with run: true × seeds), in suite order. */
 export function resolveRuns(suite: Suite): ResolvedRun[] {
@@ -305,23 +232,9 @@ function semanticProblems(s: Suite): string[] {
     const { search, eval: ev } = resolveConfigs(s, row, seed);
     for (const p of searchConfigProblems(search)) problems.push(`${at}: merged search config: ${p}`);
     for (const p of evalConfigProblems(ev)) problems.push(`${at}: merged eval config: ${p}`);
-    if (s.kind === 'proxy') {
-      const fields = [...s.deviations, ...row.deviations].flatMap((d) => d.fields ?? []);
-      for (const diff of configDiff(s, row)) {
-        if (!fields.some((f) => covers(f, diff.path))) {
-          problems.push(
-            `/deviations do not cover ${diff.path} (ours ${JSON.stringify(diff.ours)}, paper ${JSON.stringify(diff.paper)}) for row "${row.id}"; ` +
-            `add a deviation whose fields include "${diff.path}"`,
-          );
-        }
-      }
-    }
+    if (s.kind === 'proxy') problems.push(...uncoveredDifferences(s, row));
   });
-  for (const { d, at } of allDeviations) {
-    (d.fields ?? []).forEach((f, k) => {
-      if (!schemaHasPath(f.split('.'))) problems.push(`${at}/fields/${k} "${f}" is not a config path`);
-    });
-  }
+  problems.push(...deviationFieldProblems(allDeviations));
   return problems;
 }
 

@@ -17,7 +17,7 @@ import { planFile, recordFiles, runLabel, runPaths } from '../../results/layout.
 import { readRecord } from '../../results/store.js';
 import { canonicalJson } from '../../results/provenance.js';
 import { planDifferences, readPlan } from '../plan-file.js';
-import { isFinished } from '../runner.js';
+import { isFinished } from '../../results/record.js';
 
 interface Candidate {
   dir: string;

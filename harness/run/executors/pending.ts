@@ -1,6 +1,6 @@
 // What a submission hands to a scheduler: the plan's runs without a finished record, grouped so that a job array
 // can run them. Resubmitting after some runs finished (or after a record was deleted) submits only the rest.
-import { isFinished } from '../runner.js';
+import { isFinished } from '../../results/record.js';
 import { readRecord } from '../../results/store.js';
 import { recordPath } from '../../results/layout.js';
 import type { PlanFile, PlannedRun } from '../plan-file.js';
