@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../nas/backend.js';
 import { asWasm, heapPtr, type WasmBackendLike } from '../nas/kernels/runtime.js';
 import { simdFor } from '../nas/kernels/simd.js';
+import { threadGroups } from '../nas/kernels/split.js';
 import { requireMedian } from '../nas/util/stats.js';
 
 const arg = (name: string, d: number) => {
@@ -26,7 +27,7 @@ const buf = (n: number) => tf.randomNormal([n]);
 const p = (t: tf.Tensor) => heapPtr(w, t as unknown as Parameters<typeof heapPtr>[1]);
 
 const [N, H, W, C] = [16, arg('--size', 32), arg('--size', 32), arg('--channels', 16)];
-const x = buf(N * H * W * C), y = buf(N * H * W * C), f3 = buf(9 * C), f5 = buf(25 * C);
+const x = buf(N * H * W * C), y = buf(N * H * W * C), f3 = buf(9 * C), f5 = buf(25 * C), dfs = [buf(9 * C + 32), buf(9 * C + 32)];
 const cin = 32, cout = 32, rows = N * H * W;
 const px = buf(rows * cin), pw = buf(cin * cout), py = buf(rows * cout), pdws = [buf(cin * cout), buf(cin * cout)];
 const cases: Array<[string, number, () => void]> = [
@@ -37,7 +38,9 @@ const cases: Array<[string, number, () => void]> = [
   ['depthwise 3×3 backprop-input', 2 * N * H * W * C * 9, () => k.dwInput(p(y), p(x), p(f3), N, H, W, C, H, W, 3, 3, 1, 1, 1, 1)],
   ['depthwise 3×3 backprop-input, output-stationary', 2 * N * H * W * C * 9, () => k.dwInputGather(p(y), p(x), p(f3), N, H, W, C, H, W, 3, 3, 1, 1, 1, 1)],
   ['depthwise 5×5 backprop-input, output-stationary', 2 * N * H * W * C * 25, () => k.dwInputGather(p(y), p(x), p(f5), N, H, W, C, H, W, 5, 5, 1, 1, 2, 2)],
-  ['depthwise 3×3 backprop-filter', 2 * N * H * W * C * 9, () => k.dwFilter(p(x), p(y), p(f3), N, H, W, C, H, W, 3, 3, 1, 1, 1, 1)],
+  // as the engine runs it (depthwise.ts): the two halves of the batch, each into its own partial, together on 2 threads
+  ['depthwise 3×3 backprop-filter (batch halves)', 2 * N * H * W * C * 9, () => k.runParts('dwFilter', threadGroups([0, 1].map((h) =>
+    [p(x) + 4 * h * (N / 2) * H * W * C, p(y) + 4 * h * (N / 2) * H * W * C, p(dfs[h]), N / 2, H, W, C, H, W, 3, 3, 1, 1, 1, 1]), k.threads), Infinity)],
   ['pointwise forward (16384×32 · 32×32)', 2 * rows * cin * cout, () => k.pwForward(p(px), p(pw), p(py), rows, cin, cout)],
   ['pointwise filter (2048-row chunk ×2 at once)', 2 * 4096 * cin * cout, () => k.runParts('pwFilter',
     [Array.from({ length: Math.min(2, k.threads) }, (_, j) => [p(px) + 4 * j * 2048 * cin, p(py) + 4 * j * 2048 * cout, p(pdws[j]), 2048, cin, cout])], Infinity)],

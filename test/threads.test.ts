@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { helperSpinMs, splitRange } from '../nas/kernels/parallel.js';
 import { parseThreads } from '../nas/backend.js';
 import { threadGroups } from '../nas/kernels/split.js';
+import { align16 } from '../nas/kernels/runtime.js';
 
 const run = promisify(execFile);
 const child = fileURLToPath(new URL('./helpers/thread-search.js', import.meta.url));
@@ -43,6 +44,10 @@ describe('threads', function () {
     assert.deepEqual(threadGroups(['p0', 'p1'], 2), [['p0', 'p1']]); // the two halves of a batch-norm's rows at once
     assert.deepEqual(threadGroups(['p0', 'p1'], 4), [['p0', 'p1']]);
     assert.deepEqual(threadGroups([], 2), []);
+  });
+
+  it('align16 rounds a heap offset up to the next 16-byte boundary (malloc gives 8)', () => {
+    assert.deepEqual([0, 8, 16, 17, 24, 31, 32].map(align16), [0, 16, 16, 32, 32, 32, 32]);
   });
 
   it('--threads accepts 1–8 and names the flag otherwise', () => {

@@ -5,7 +5,7 @@
 // when C % 4 = 0, JS otherwise; per-channel sums are accumulated in float64.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptrOf } from './runtime.js';
+import { align16, asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptrOf } from './runtime.js';
 import { simdFor, type SimdKernels } from './simd.js';
 import { splitRange } from './parallel.js';
 import { threadGroups } from './split.js';
@@ -31,8 +31,8 @@ function wasmSimd(backend: KernelBackend, C: number): { w: WasmBackendLike; k: S
 
 /** Temporary heap floats for SIMD calls (freed by release()). Allocate before taking any heap views. */
 function scratch(w: WasmBackendLike, backend: KernelBackend, floats: number): { ptr: number; release(): void } {
-  const info = w.makeOutput([floats], 'float32');
-  return { ptr: ptrOf(w, info), release: () => void backend.disposeData(info.dataId, true) };
+  const info = w.makeOutput([floats + 4], 'float32');
+  return { ptr: align16(ptrOf(w, info)), release: () => void backend.disposeData(info.dataId, true) };
 }
 
 

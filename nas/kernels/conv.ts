@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelBackend } from '@tensorflow/tfjs-core';
-import { asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './runtime.js';
+import { align16, asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptr } from './runtime.js';
 import { simdFor, type SimdKernels } from './simd.js';
 import { checkInt, outSize, validRange } from './geometry.js';
 import { subsample } from './subsample.js';
@@ -200,11 +200,12 @@ const pwFilterKernel: NasKernelFunc = ({ inputs, backend }) => {
     // partials added in chunk order: the same float64 sum on any thread count
     const chunks = Math.ceil(rows / PW_CHUNK);
     const stride = Math.ceil(n / 16) * 16;
-    const partials = w.makeOutput([chunks * stride], 'float32');
+    const partials = w.makeOutput([chunks * stride + 4], 'float32');
     const heap = heapBuffer(w);
-    const pv = new Float32Array(heap, ptr(w, partials), chunks * stride);
+    const pp = align16(ptr(w, partials));
+    const pv = new Float32Array(heap, pp, chunks * stride);
     pv.fill(0);
-    const [xp, dp, pp] = [ptr(w, x), ptr(w, dy), ptr(w, partials)];
+    const [xp, dp] = [ptr(w, x), ptr(w, dy)];
     const calls = Array.from({ length: chunks }, (_, c) => {
       const r0 = c * PW_CHUNK;
       return [xp + 4 * r0 * cin, dp + 4 * r0 * cout, pp + 4 * c * stride, Math.min(PW_CHUNK, rows - r0), cin, cout];

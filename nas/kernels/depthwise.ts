@@ -9,7 +9,7 @@
 // wasm (C % 4 ≠ 0) and native backends: a native depthwise conv of dy with the flipped filter.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr, zeroedOutput } from './runtime.js';
+import { align16, asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr, zeroedOutput } from './runtime.js';
 import { simdFor, type DwGeom, type SimdKernels } from './simd.js';
 import { splitRange } from './parallel.js';
 import { threadGroups } from './split.js';
@@ -117,8 +117,8 @@ function filterByParts(backend: KernelBackend, wasm: WasmBackendLike, simd: Simd
   const parts = splitRange(g.N, FILTER_PARTS);
   // partials after the first: 16 floats of padding either side, so that no two parts share a cache line
   const stride = Math.ceil(n / 16) * 16 + 16;
-  const extra = parts.length > 1 ? zeroedOutput(wasm, [16 + (parts.length - 1) * stride]) : undefined;
-  const target = (p: number) => (p === 0 ? heapPtr(wasm, out) : heapPtr(wasm, extra!) + 4 * (16 + (p - 1) * stride));
+  const extra = parts.length > 1 ? zeroedOutput(wasm, [20 + (parts.length - 1) * stride]) : undefined;
+  const target = (p: number) => (p === 0 ? heapPtr(wasm, out) : align16(heapPtr(wasm, extra!) + 64) + 4 * (p - 1) * stride);
   const [, H, W, C, Ho, Wo] = geomArgs(g);
   const calls = parts.map(([n0, n1], p) => {
     const geom = geomArgs(g);
