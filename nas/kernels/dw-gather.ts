@@ -11,18 +11,17 @@
 // k = 3 and 5, the DARTS sizes), and a right border whose valid kw range is computed per pixel. Channels go in
 // blocks of 4, 2, 1 vectors (each block's accumulators live in registers over all its taps).
 // Params as the scatter kernels: (A = input-side tensor [N,H,W,C], B = output-side [N,Ho,Wo,C], filter, N, H, W, C,
-// Ho, Wo, KH, KW, s, d, pt, pl, CV = channels looped over; row strides stay C). forward writes B from A; input writes A
-// from B.
+// Ho, Wo, KH, KW, s, d, pt, pl). forward writes B from A; input writes A from B.
 import { Fn, I32, V128 } from './wasm-asm.js';
 
 export function depthwiseGatherFn(mode: 'forward' | 'input'): Fn {
   const fwd = mode === 'forward';
-  const f = new Fn(fwd ? 'dwForwardGather' : 'dwInputGather', new Array<number>(16).fill(I32));
-  const [A, B, Wt, N, H, W, C, HO, WO, KH, KW, S, D, PT, PL, CV] = Array.from({ length: 16 }, (_, i) => i);
+  const f = new Fn(fwd ? 'dwForwardGather' : 'dwInputGather', new Array<number>(15).fill(I32));
+  const [A, B, Wt, N, H, W, C, HO, WO, KH, KW, S, D, PT, PL] = Array.from({ length: 15 }, (_, i) => i);
   const L = () => f.local(I32);
-  const [n, r, c, C4, CV4, dC4, rowStep, wRowStep, srcRowBytes, outRowBytes, base, khLo, khHi, cntH, t, srcRow,
+  const [n, r, c, C4, dC4, rowStep, wRowStep, srcRowBytes, outRowBytes, base, khLo, khHi, cntH, t, srcRow,
     wRow, outP, baseC, kwLo, kwHi, cntW, cA, cB, cb, xr, wr, xp, wp, kc, wc, colStep, zero, outRows, outCols,
-    srcRows, srcCols, OUT, SRC, kcnt] = Array.from({ length: 40 }, L);
+    srcRows, srcCols, OUT, SRC, kcnt] = Array.from({ length: 39 }, L);
   const acc = Array.from({ length: 8 }, () => f.local(V128));
   const fv = Array.from({ length: 2 }, () => f.local(V128));
   const [cg, cg4, op1, op2, op3] = Array.from({ length: 5 }, L);
@@ -36,7 +35,6 @@ export function depthwiseGatherFn(mode: 'forward' | 'input'): Fn {
   f.get(fwd ? W : WO).set(srcCols);
   f.i32(0).set(zero);
   f.get(C).i32(4).mul().set(C4);
-  f.get(CV).i32(4).mul().set(CV4);
   f.get(D).get(C4).mul().set(dC4);
   f.get(srcCols).get(C4).mul().set(srcRowBytes);
   f.get(outCols).get(C4).mul().set(outRowBytes);
@@ -111,7 +109,7 @@ export function depthwiseGatherFn(mode: 'forward' | 'input'): Fn {
       for (let v = 0; v < V; v++) f.get(outP).get(cb).add().get(acc[v]).v128store(16 * v);
       f.get(cb).i32(16 * V).add().set(cb);
     };
-    f.vectorBlocks(cb, CV4, [4, 2, 1], block);
+    f.vectorBlocks(cb, C4, [4, 2, 1], block);
   };
 
   /** kc, wc, cntW for the output column c (border: valid kw range computed here). */
@@ -203,7 +201,7 @@ export function depthwiseGatherFn(mode: 'forward' | 'input'): Fn {
         }
         f.get(cb).i32(16 * V).add().set(cb);
       };
-      f.vectorBlocks(cb, CV4, [2, 1], block);
+      f.vectorBlocks(cb, C4, [2, 1], block);
       f.get(cg4).set(cg);
       f.br(0);
     }));

@@ -84,11 +84,11 @@ export type PoolGeom = [number, number, number, number, number, number, number, 
 // Param names follow 'filter'/'input' (X = input-side tensor, DY = output-side tensor, Wt = filter).
 function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
   const name = { filter: 'dwFilter', input: 'dwInput', forward: 'dwForward' }[mode];
-  const f = new Fn(name, new Array<number>(16).fill(I32));
-  const [X, DY, Wt, N, H, W, C, HO, WO, KH, KW, S, D, PT, PL, CV] = Array.from({ length: 16 }, (_, i) => i);
+  const f = new Fn(name, new Array<number>(15).fill(I32));
+  const [X, DY, Wt, N, H, W, C, HO, WO, KH, KW, S, D, PT, PL] = Array.from({ length: 15 }, (_, i) => i);
   const L = () => f.local(I32);
-  const [n, oh, kh, kw, ih, iw0, owLo, owHi, cnt0, cnt, xRow, yRow, xs, ys, xp, yp, wp, cb, C4, sC4, CV4] = Array.from(
-    { length: 21 },
+  const [n, oh, kh, kw, ih, iw0, owLo, owHi, cnt0, cnt, xRow, yRow, xs, ys, xp, yp, wp, cb, C4, sC4] = Array.from(
+    { length: 20 },
     L,
   );
   const acc0 = f.local(V128);
@@ -96,7 +96,6 @@ function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
   const fvs = Array.from({ length: 4 }, () => f.local(V128));
 
   f.get(C).i32(4).mul().set(C4);
-  f.get(CV).i32(4).mul().set(CV4);
   f.get(S).get(C4).mul().set(sC4);
   f.for(n, () => f.i32(0), () => f.get(N), () => {
     f.for(oh, () => f.i32(0), () => f.get(HO), () => {
@@ -127,7 +126,7 @@ function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
                 f.get(xRow).get(iw0).get(owLo).get(S).mul().add().get(C4).mul().add().set(xs);
                 f.get(yRow).get(owLo).get(C4).mul().add().set(ys);
                 if (mode === 'filter') {
-                  f.for(cb, () => f.i32(0), () => f.get(CV4), () => {
+                  f.for(cb, () => f.i32(0), () => f.get(C4), () => {
                     f.get(xs).get(cb).add().set(xp);
                     f.get(ys).get(cb).add().set(yp);
                     f.get(wp).get(cb).add().v128load().set(acc0);
@@ -170,7 +169,7 @@ function depthwiseFn(mode: 'filter' | 'input' | 'forward'): Fn {
                     });
                     f.get(cb).i32(16 * V).add().set(cb);
                   };
-                  f.vectorBlocks(cb, CV4, [4, 2, 1], block);
+                  f.vectorBlocks(cb, C4, [4, 2, 1], block);
                 }
               });
             });
@@ -533,17 +532,15 @@ function copyRowsFn(): Fn {
  */
 function bnStats64Fn(kind: 'forward' | 'grad'): Fn {
   const grad = kind === 'grad';
-  const f = new Fn(grad ? 'bnGradStats64' : 'bnStats64', new Array<number>(grad ? 11 : 10).fill(I32));
+  const f = new Fn(grad ? 'bnGradStats64' : 'bnStats64', new Array<number>(grad ? 10 : 9).fill(I32));
   const [X, DY] = [0, 1];
   const base = grad ? 2 : 1;
-  // CV: channels summed (a sub-range when split over threads); C stays the row stride
-  const [ROWS, C, REF, S32, Q32, S64, Q64, CHUNK, CV] = Array.from({ length: 9 }, (_, i) => base + i);
-  const [r, cb, C4, xo, left, n, CV4] = Array.from({ length: 7 }, () => f.local(I32));
+  const [ROWS, C, REF, S32, Q32, S64, Q64, CHUNK] = Array.from({ length: 8 }, (_, i) => base + i);
+  const [r, cb, C4, xo, left, n] = Array.from({ length: 6 }, () => f.local(I32));
   const [v, g, z] = [f.local(V128), f.local(V128), f.local(V128)];
   f.get(C).i32(4).mul().set(C4);
-  f.get(CV).i32(4).mul().set(CV4);
   f.v128zero().set(z);
-  f.for(cb, () => f.i32(0), () => f.get(CV4), () => {
+  f.for(cb, () => f.i32(0), () => f.get(C4), () => {
     for (const a of [S32, Q32]) f.get(a).get(cb).add().get(z).v128store();
     for (const a of [S64, Q64]) {
       f.get(a).get(cb).get(cb).add().add().get(z).v128store();
@@ -557,7 +554,7 @@ function bnStats64Fn(kind: 'forward' | 'grad'): Fn {
     // n = min(CHUNK, left)
     f.get(CHUNK).get(left).get(CHUNK).get(left).ltS().select().set(n);
     f.for(r, () => f.i32(0), () => f.get(n), () => {
-      f.for(cb, () => f.i32(0), () => f.get(CV4), () => {
+      f.for(cb, () => f.i32(0), () => f.get(C4), () => {
         if (grad) {
           f.get(DY).get(xo).add().get(cb).add().v128load().set(g);
           f.get(S32).get(cb).add().get(S32).get(cb).add().v128load().get(g).f32x4add().v128store();
@@ -572,7 +569,7 @@ function bnStats64Fn(kind: 'forward' | 'grad'): Fn {
       f.get(xo).get(C4).add().set(xo);
     });
     // flush: f64 += promote(f32 partial); f32 partial = 0
-    f.for(cb, () => f.i32(0), () => f.get(CV4), () => {
+    f.for(cb, () => f.i32(0), () => f.get(C4), () => {
       for (const [a32, a64] of [[S32, S64], [Q32, Q64]]) {
         f.get(a32).get(cb).add().v128load().set(v);
         f.get(a64).get(cb).get(cb).add().add();

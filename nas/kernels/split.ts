@@ -14,16 +14,8 @@
 import type { DwGeom, PoolGeom, SimdKernels } from './simd.js';
 import { splitRange, type KernelPool } from './parallel.js';
 
-/** The module's exports: SimdKernels, with the channel count looped over (CV) appended where it can differ from C. */
-export type RawKernels = Omit<SimdKernels, 'threads' | 'runParts' | 'dwFilter' | 'dwInput' | 'dwForward' | 'dwForwardGather' | 'dwInputGather' | 'bnStats64' | 'bnGradStats64'> & {
-  dwFilter(x: number, dy: number, dw: number, ...geomCv: number[]): void;
-  dwInput(dx: number, dy: number, f: number, ...geomCv: number[]): void;
-  dwForward(x: number, y: number, f: number, ...geomCv: number[]): void;
-  dwForwardGather(x: number, y: number, f: number, ...geomCv: number[]): void;
-  dwInputGather(dx: number, dy: number, f: number, ...geomCv: number[]): void;
-  bnStats64(...args: number[]): void;
-  bnGradStats64(...args: number[]): void;
-};
+/** The module's exports: the kernels of SimdKernels (everything but the thread plumbing). */
+export type RawKernels = Omit<SimdKernels, 'threads' | 'runParts'>;
 
 /** Exports the helper threads can run. */
 export const PARALLEL_KERNELS = [
@@ -95,16 +87,9 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
   // depthwise: args [a (input side), b (output side), filter, N, H, W, C, Ho, Wo, KH, KW, s, d, pt, pl]
   const dwByBatch = (name: 'dwInput' | 'dwForward' | 'dwForwardGather' | 'dwInputGather') => (a: number, b: number, f: number, ...g: DwGeom): void => {
     const [N, H, W, C, Ho, Wo, KH, KW] = g;
-    if (!wantSplit(N * Ho * Wo * C * KH * KW) || N < 2) return run(name, [[a, b, f, ...g, C]]);
+    if (!wantSplit(N * Ho * Wo * C * KH * KW) || N < 2) return run(name, [[a, b, f, ...g]]);
     run(name, splitRange(N, T).map(([n0, n1]) =>
-      [a + 4 * n0 * H * W * C, b + 4 * n0 * Ho * Wo * C, f, n1 - n0, ...g.slice(1), C]));
-  };
-  // the kernels whose loop bound CV (channels summed) follows the geometry: always all C channels here
-  const withCv = (name: keyof RawKernels, args: number[]): number[] => {
-    if (name === 'dwFilter') return [...args, args[6]];
-    if (name === 'bnStats64') return [...args, args[2]];
-    if (name === 'bnGradStats64') return [...args, args[3]];
-    return args;
+      [a + 4 * n0 * H * W * C, b + 4 * n0 * Ho * Wo * C, f, n1 - n0, ...g.slice(1)]));
   };
   const poolByBatch = (name: 'maxPoolGrad' | 'avgPoolGrad', nPtr: 2 | 3) => (...args: number[]): void => {
     const ptrs = args.slice(0, nPtr);
@@ -147,11 +132,11 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
     dwInput: dwByBatch('dwInput'),
     dwForwardGather: dwByBatch('dwForwardGather'),
     dwInputGather: dwByBatch('dwInputGather'),
-    dwFilter: (...args: number[]) => run('dwFilter', [withCv('dwFilter', args)]),
+    dwFilter: bind('dwFilter'),
     maxPoolGrad: poolByBatch('maxPoolGrad', 3) as SimdKernels['maxPoolGrad'],
     avgPoolGrad: poolByBatch('avgPoolGrad', 2) as SimdKernels['avgPoolGrad'],
-    bnStats64: (...args: number[]) => run('bnStats64', [withCv('bnStats64', args)]),
-    bnGradStats64: (...args: number[]) => run('bnGradStats64', [withCv('bnGradStats64', args)]),
+    bnStats64: bind('bnStats64'),
+    bnGradStats64: bind('bnGradStats64'),
     // affine(x, y, rows, C, a, b); bnGradApply(x, dy, dx, rows, C, mean, a, b, k); pwForward(x, w, y, rows, cin, cout)
     affine: byRows('affine', 2, (a) => [a[3], a[3]], 1) as SimdKernels['affine'],
     bnGradApply: byRows('bnGradApply', 3, (a) => [a[4], a[4], a[4]], 1) as SimdKernels['bnGradApply'],
@@ -162,8 +147,7 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
     pwFilter: bind('pwFilter'),
     runParts: (name, groups, work) => {
       const split = wantSplit(work);
-      for (const g of groups) {
-        const calls = g.map((a) => withCv(name, a));
+      for (const calls of groups) {
         if (split) run(name, calls);
         else for (const c of calls) run(name, [c]);
       }
