@@ -6,7 +6,7 @@
 //        [--gap ms] (busy-wait this long before every call, so that a helper thread may have gone to sleep)
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../nas/backend.js';
-import { asWasm, heapPtr, type WasmBackendLike } from '../nas/kernels/runtime.js';
+import { align16, asWasm, heapPtr, type WasmBackendLike } from '../nas/kernels/runtime.js';
 import { simdFor } from '../nas/kernels/simd.js';
 import { threadGroups } from '../nas/kernels/split.js';
 import { requireMedian } from '../nas/util/stats.js';
@@ -40,7 +40,7 @@ const cases: Array<[string, number, () => void]> = [
   ['depthwise 5×5 backprop-input, output-stationary', 2 * N * H * W * C * 25, () => k.dwInputGather(p(y), p(x), p(f5), N, H, W, C, H, W, 5, 5, 1, 1, 2, 2)],
   // as the engine runs it (depthwise.ts): the two halves of the batch, each into its own partial, together on 2 threads
   ['depthwise 3×3 backprop-filter (batch halves)', 2 * N * H * W * C * 9, () => k.runParts('dwFilter', threadGroups([0, 1].map((h) =>
-    [p(x) + 4 * h * (N / 2) * H * W * C, p(y) + 4 * h * (N / 2) * H * W * C, p(dfs[h]), N / 2, H, W, C, H, W, 3, 3, 1, 1, 1, 1]), k.threads), Infinity)],
+    [p(x) + 4 * h * (N / 2) * H * W * C, p(y) + 4 * h * (N / 2) * H * W * C, align16(p(dfs[h])), N / 2, H, W, C, H, W, 3, 3, 1, 1, 1, 1]), k.threads), Infinity)],
   ['pointwise forward (16384×32 · 32×32)', 2 * rows * cin * cout, () => k.pwForward(p(px), p(pw), p(py), rows, cin, cout)],
   ['pointwise filter (2048-row chunk ×2 at once)', 2 * 4096 * cin * cout, () => k.runParts('pwFilter',
     [Array.from({ length: Math.min(2, k.threads) }, (_, j) => [p(px) + 4 * j * 2048 * cin, p(py) + 4 * j * 2048 * cout, p(pdws[j]), 2048, cin, cout])], Infinity)],

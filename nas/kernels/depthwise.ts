@@ -96,9 +96,13 @@ function backprop(
       simd.dwInputGather(off(out), off(a), off(b), ...geomArgs(g));
       return out;
     }
+    if (which === 'filter') {
+      const out = wasm.makeOutput(outShape, 'float32');
+      filterByParts(backend, wasm, simd, off(a), off(b), out, g);
+      return out;
+    }
     const out = zeroedOutput(wasm, outShape);
-    if (which === 'filter') filterByParts(backend, wasm, simd, off(a), off(b), out, g);
-    else simd.dwInput(off(out), off(a), off(b), ...geomArgs(g));
+    simd.dwInput(off(out), off(a), off(b), ...geomArgs(g));
     return out;
   }
   const io = kernelIO(backend, [a, b], [outShape]);
@@ -110,30 +114,30 @@ function backprop(
 /**
  * The SIMD filter gradient in FILTER_PARTS parts of the batch (the halves), each summed into its own partial, then
  * dw = part 0 + part 1 (f32): on 2 threads each half runs on the thread whose other kernels wrote it, and the bits
- * are the same on any thread count (split.ts). `out` is zeroed.
+ * are the same on any thread count (split.ts). The partials are 16-byte aligned (align16) and 64 bytes apart, so no
+ * two share a cache line; `out` is written.
  */
 function filterByParts(backend: KernelBackend, wasm: WasmBackendLike, simd: SimdKernels, x: number, dy: number, out: TensorInfo, g: DwGeometry): void {
   const n = size(out.shape);
   const parts = splitRange(g.N, FILTER_PARTS);
-  // partials after the first: 16 floats of padding either side, so that no two parts share a cache line
   const stride = Math.ceil(n / 16) * 16 + 16;
-  const extra = parts.length > 1 ? zeroedOutput(wasm, [20 + (parts.length - 1) * stride]) : undefined;
-  const target = (p: number) => (p === 0 ? heapPtr(wasm, out) : align16(heapPtr(wasm, extra!) + 64) + 4 * (p - 1) * stride);
-  const [, H, W, C, Ho, Wo] = geomArgs(g);
+  const partials = zeroedOutput(wasm, [4 + parts.length * stride]);
+  const target = (p: number) => align16(heapPtr(wasm, partials)) + 4 * p * stride;
+  const { H, W, C, Ho, Wo } = g;
   const calls = parts.map(([n0, n1], p) => {
     const geom = geomArgs(g);
     geom[0] = n1 - n0;
     return [x + 4 * n0 * H * W * C, dy + 4 * n0 * Ho * Wo * C, target(p), ...geom];
   });
   simd.runParts('dwFilter', threadGroups(calls, simd.threads), g.N * Ho * Wo * C * g.KH * g.KW);
-  if (!extra) return;
   const heap = heapBuffer(wasm);
   const dw = new Float32Array(heap, heapPtr(wasm, out), n);
+  dw.set(new Float32Array(heap, target(0), n));
   for (let p = 1; p < parts.length; p++) {
     const pv = new Float32Array(heap, target(p), n);
     for (let i = 0; i < n; i++) dw[i] += pv[i];
   }
-  backend.disposeData(extra.dataId, true);
+  backend.disposeData(partials.dataId, true);
 }
 /** Parts of the batch the SIMD filter gradient is summed in (see filterByParts). */
 const FILTER_PARTS = 2;
