@@ -11,7 +11,9 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { initBackend } from '../nas/backend.js';
 import { createSearchIteration, searchBenchConfig } from '../harness/perf/benchmarks.js';
 import { requireMedian } from '../nas/util/stats.js';
-import type { MethodName } from '../methods/registry.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { METHOD_NAMES, isMethodName, type MethodName } from '../methods/registry.js';
+import { intOption } from '../harness/commands/flags.js';
 
 interface Shape { method: MethodName; layers: number; channels: number; batch: number }
 // control words on a SharedArrayBuffer: [GO] counts step orders, [DONE] counts finished worker steps
@@ -46,20 +48,25 @@ if (!isMainThread) {
   process.exit(0);
 }
 
-const arg = (name: string, d: string): string => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : d;
-};
-const int = (name: string, d: number, min: number): number => {
-  const v = Number(arg(name, String(d)));
-  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${arg(name, '')}`);
-  return v;
-};
-const shape: Shape = { method: arg('--method', 'entrannas') as MethodName, layers: int('--layers', 5, 1), channels: int('--channels', 8, 1), batch: int('--batch', 16, 2) };
+const cmd = new Command('data-parallel-bound')
+  .description('the step on the whole batch on 1 thread against 2 threads on half each (bench/README.md)')
+  .option('--method <name>', `one of ${METHOD_NAMES.join(', ')}`, (v: string) => {
+    if (!isMethodName(v)) throw new InvalidArgumentError(`unknown method "${v}" (methods: ${METHOD_NAMES.join(', ')})`);
+    return v;
+  }, 'entrannas')
+  .option('--layers <n>', 'cells', intOption('--layers', 1), 5)
+  .option('--channels <n>', 'initial channels C', intOption('--channels', 1), 8)
+  .option('--batch <n>', 'batch size (even: two halves)', intOption('--batch', 2), 16)
+  .option('--rounds <n>', 'rounds of (whole, halves)', intOption('--rounds', 1), 4)
+  .option('--steps <n>', 'steps of each variant per round', intOption('--steps', 1), 3)
+  .option('--warmup <n>', 'unmeasured steps of each variant first', intOption('--warmup', 0), 2)
+  .option('--json', 'print JSON', false)
+  .exitOverride();
+cmd.parse(process.argv.slice(2), { from: 'user' });
+const o = cmd.opts<{ method: MethodName; layers: number; channels: number; batch: number; rounds: number; steps: number; warmup: number; json: boolean }>();
+const shape: Shape = { method: o.method, layers: o.layers, channels: o.channels, batch: o.batch };
 if (shape.batch % 2 !== 0) throw new Error(`--batch must be even (two halves), got ${shape.batch}`);
-const rounds = int('--rounds', 4, 1);
-const steps = int('--steps', 3, 1);
-const warmup = int('--warmup', 2, 0);
+const { rounds, steps, warmup } = o;
 
 const ctrl = new SharedArrayBuffer(8);
 const times = new SharedArrayBuffer(16);
@@ -105,7 +112,7 @@ const result = {
   halvesMs: requireMedian(series.halves, 'half-batch steps'),
   stepsMs: series,
 };
-if (process.argv.includes('--json')) console.log(JSON.stringify(result, null, 2));
+if (o.json) console.log(JSON.stringify(result, null, 2));
 else {
   const f = (ts: number[]) => ts.map((t) => t.toFixed(0)).join(' ');
   console.log(`${shape.method}, ${shape.layers} cells, C=${shape.channels}, batch ${shape.batch}: ${rounds} rounds × ${steps} steps, load ${result.load[0].toFixed(2)} → ${result.load[1].toFixed(2)}`);
