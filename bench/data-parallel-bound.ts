@@ -4,7 +4,7 @@
 // batch-norm synchronisation and no gradient sum, which a real data-parallel step needs and which could only add, so
 // the ratio is a bound: how far the second core could take us before the costs of keeping the halves in step.
 // Variants alternate in one process, round after round (separate processes drift by ±25 % here). Not part of npm test.
-//   node dist/bench/data-parallel-bound.js --method entrannas [--layers 5 --channels 8 --batch 16] [--rounds 4]
+//   node dist/bench/data-parallel-bound.js --method entrannas [--layers 5 --channels 8 --batch 16 --image-size 32] [--rounds 4]
 //        [--steps 3] [--warmup 2] [--json]
 import os from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -13,9 +13,9 @@ import { createSearchIteration, searchBenchConfig } from '../harness/perf/benchm
 import { requireMedian } from '../nas/util/stats.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { METHOD_NAMES, isMethodName, type MethodName } from '../methods/registry.js';
-import { intOption } from '../harness/commands/flags.js';
+import { addNetSizeOptions, intOption } from '../harness/commands/flags.js';
 
-interface Shape { method: MethodName; layers: number; channels: number; batch: number }
+interface Shape { method: MethodName; layers: number; channels: number; batch: number; imageSize: number }
 // control words on a SharedArrayBuffer: [GO] counts step orders, [DONE] counts finished worker steps
 const GO = 0;
 const DONE = 1;
@@ -23,7 +23,7 @@ const STOP = -1;
 
 async function stepFn(s: Shape): Promise<() => void> {
   await initBackend('wasm', { threads: 1 });
-  const it = createSearchIteration(searchBenchConfig(s.method, { layers: s.layers, channels: s.channels, batch: s.batch }), 32, 3, 10);
+  const it = createSearchIteration(searchBenchConfig(s.method, { layers: s.layers, channels: s.channels, batch: s.batch }), s.imageSize, 3, 10);
   return () => it.step();
 }
 
@@ -54,17 +54,14 @@ const cmd = new Command('data-parallel-bound')
     if (!isMethodName(v)) throw new InvalidArgumentError(`unknown method "${v}" (methods: ${METHOD_NAMES.join(', ')})`);
     return v;
   }, 'entrannas')
-  .option('--layers <n>', 'cells', intOption('--layers', 1), 5)
-  .option('--channels <n>', 'initial channels C', intOption('--channels', 1), 8)
-  .option('--batch <n>', 'batch size (even: two halves)', intOption('--batch', 2), 16)
   .option('--rounds <n>', 'rounds of (whole, halves)', intOption('--rounds', 1), 4)
   .option('--steps <n>', 'steps of each variant per round', intOption('--steps', 1), 3)
   .option('--warmup <n>', 'unmeasured steps of each variant first', intOption('--warmup', 0), 2)
   .option('--json', 'print JSON', false)
   .exitOverride();
-cmd.parse(process.argv.slice(2), { from: 'user' });
-const o = cmd.opts<{ method: MethodName; layers: number; channels: number; batch: number; rounds: number; steps: number; warmup: number; json: boolean }>();
-const shape: Shape = { method: o.method, layers: o.layers, channels: o.channels, batch: o.batch };
+addNetSizeOptions(cmd).parse(process.argv.slice(2), { from: 'user' });
+const o = cmd.opts<{ method: MethodName; layers: number; channels: number; batch: number; imageSize: number; rounds: number; steps: number; warmup: number; json: boolean }>();
+const shape: Shape = { method: o.method, layers: o.layers, channels: o.channels, batch: o.batch, imageSize: o.imageSize };
 if (shape.batch % 2 !== 0) throw new Error(`--batch must be even (two halves), got ${shape.batch}`);
 const { rounds, steps, warmup } = o;
 

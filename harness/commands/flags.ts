@@ -71,12 +71,17 @@ export function backendOption(description = 'tfjs backend'): Option {
 }
 
 /** The super-net size and timing flags of `bench step` (also bench/compare-torch's), with their defaults. */
-export function addStepSizeOptions(cmd: Command): Command {
+/** The super-net's size: cells, channels, batch and image side (the benchmark step's defaults). */
+export function addNetSizeOptions(cmd: Command): Command {
   return cmd
     .option('--layers <n>', 'cells', intOption('--layers', 1), 5)
     .option('--channels <n>', 'initial channels C', intOption('--channels', 1), 8)
     .option('--batch <n>', 'batch size', intOption('--batch', 1), 16)
-    .option('--image-size <n>', 'image side (square, 3 channels)', intOption('--image-size', 1), 32)
+    .option('--image-size <n>', 'image side (square, 3 channels)', intOption('--image-size', 1), 32);
+}
+
+export function addStepSizeOptions(cmd: Command): Command {
+  return addNetSizeOptions(cmd)
     .option('--steps <n>', 'measured steps', intOption('--steps', 1), 5)
     .option('--warmup <n>', 'warm-up steps (not measured)', intOption('--warmup', 0), 2)
     .option('--micro-batch <n>', 'split each batch into micro-batches with gradient accumulation (0 = off)', intOption('--micro-batch', 0))
