@@ -11,9 +11,9 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { initBackend } from '../nas/backend.js';
 import { createSearchIteration, searchBenchConfig } from '../harness/perf/benchmarks.js';
 import { requireMedian } from '../nas/util/stats.js';
-import { Command, InvalidArgumentError } from 'commander';
-import { METHOD_NAMES, isMethodName, type MethodName } from '../methods/registry.js';
-import { addNetSizeOptions, intOption } from '../harness/commands/flags.js';
+import { Command } from 'commander';
+import type { MethodName } from '../methods/registry.js';
+import { addMethodOption, addNetSizeOptions, intOption } from '../harness/commands/flags.js';
 
 interface Shape { method: MethodName; layers: number; channels: number; batch: number; imageSize: number }
 // control words on a SharedArrayBuffer: [GO] counts step orders, [DONE] counts finished worker steps
@@ -50,16 +50,11 @@ if (!isMainThread) {
 
 const cmd = new Command('data-parallel-bound')
   .description('the step on the whole batch on 1 thread against 2 threads on half each (bench/README.md)')
-  .option('--method <name>', `one of ${METHOD_NAMES.join(', ')}`, (v: string) => {
-    if (!isMethodName(v)) throw new InvalidArgumentError(`unknown method "${v}" (methods: ${METHOD_NAMES.join(', ')})`);
-    return v;
-  }, 'entrannas')
   .option('--rounds <n>', 'rounds of (whole, halves)', intOption('--rounds', 1), 4)
   .option('--steps <n>', 'steps of each variant per round', intOption('--steps', 1), 3)
   .option('--warmup <n>', 'unmeasured steps of each variant first', intOption('--warmup', 0), 2)
-  .option('--json', 'print JSON', false)
-  .exitOverride();
-addNetSizeOptions(cmd).parse(process.argv.slice(2), { from: 'user' });
+  .option('--json', 'print JSON', false);
+addMethodOption(addNetSizeOptions(cmd), 'entrannas').parse(process.argv.slice(2), { from: 'user' });
 const o = cmd.opts<{ method: MethodName; layers: number; channels: number; batch: number; imageSize: number; rounds: number; steps: number; warmup: number; json: boolean }>();
 const shape: Shape = { method: o.method, layers: o.layers, channels: o.channels, batch: o.batch, imageSize: o.imageSize };
 if (shape.batch % 2 !== 0) throw new Error(`--batch must be even (two halves), got ${shape.batch}`);

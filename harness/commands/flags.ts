@@ -4,6 +4,7 @@ import { BACKEND_NAMES, parseThreads, type BackendChoice } from '../../nas/backe
 import { GenotypeError } from '../../nas/genotype.js';
 import { DataError } from '../../nas/data/types.js';
 import { InputError } from './common.js';
+import { METHOD_NAMES, isMethodName, type MethodName } from '../../methods/registry.js';
 
 export function intOption(flag: string, min = 0) {
   return (v: string): number => {
@@ -20,6 +21,14 @@ export function floatOption(flag: string) {
     if (!Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number, got "${v}"`);
     return n;
   };
+}
+
+/** `--method NAME` (the bench scripts): one of the registered search methods. */
+export function addMethodOption(cmd: Command, fallback: MethodName): Command {
+  return cmd.option('--method <name>', `one of ${METHOD_NAMES.join(', ')}`, (v: string): MethodName => {
+    if (!isMethodName(v)) throw new InvalidArgumentError(`unknown method "${v}" (methods: ${METHOD_NAMES.join(', ')})`);
+    return v;
+  }, fallback);
 }
 
 /** `--seeds 0,1,2`: distinct non-negative integers. */
