@@ -1,6 +1,7 @@
 // What the second core does while the super-net step runs on one thread. Per measured step: wall time, CPU time of
-// the main thread, CPU time of the process's other threads by name (V8's platform workers run most of the garbage
-// collector: parallel scavenges, concurrent marking and sweeping), and the main thread's GC pauses. With --busy,
+// the main thread, CPU time of the process's other threads by name (Node 20 names them all "node"; during a
+// 1-thread step the busy ones are V8's platform workers, which run most of the garbage collector: parallel
+// scavenges, concurrent marking and sweeping), and the main thread's GC pauses. With --busy,
 // rounds alternate between a quiet machine and one where a child process spins (no memory traffic) beside us, so
 // the step's dependence on the "idle" core shows as a ratio measured in one process. Linux only. Not part of npm test.
 //   node dist/bench/second-core.js --method entrannas [--layers 5 --channels 8 --batch 16 --image-size 32]
@@ -13,17 +14,17 @@ import { initBackend } from '../nas/backend.js';
 import { createSearchIteration, searchBenchConfig } from '../harness/perf/benchmarks.js';
 import { requireMedian } from '../nas/util/stats.js';
 import type { MethodName } from '../methods/registry.js';
-import { addMethodOption, addNetSizeOptions, intOption } from '../harness/commands/flags.js';
+import { addMethodOption, addNetSizeOptions, intOption, threadsOption } from '../harness/commands/flags.js';
 import { readThreadTimes, threadCpuBetween } from '../harness/measure/thread-cpu.js';
 
 const cmd = new Command('second-core')
   .description('wall, main-thread CPU, other threads\' CPU and GC pauses per step (bench/README.md)')
-  .option('--threads <n>', 'wasm threads (ours and XNNPACK)', intOption('--threads', 1), 1)
   .option('--rounds <n>', 'rounds (with --busy: of quiet, busy)', intOption('--rounds', 1), 4)
   .option('--steps <n>', 'measured steps per round and variant', intOption('--steps', 1), 4)
   .option('--warmup <n>', 'unmeasured steps first', intOption('--warmup', 0), 3)
   .option('--busy', 'alternate with rounds in which a child process spins beside the step', false)
-  .option('--json', 'print JSON', false);
+  .option('--json', 'print JSON', false)
+  .addOption(threadsOption());
 addMethodOption(addNetSizeOptions(cmd), 'entrannas').parse(process.argv.slice(2), { from: 'user' });
 const o = cmd.opts<{
   method: MethodName; layers: number; channels: number; batch: number; imageSize: number; threads: number;
@@ -31,9 +32,6 @@ const o = cmd.opts<{
 }>();
 
 interface StepSample { wallMs: number; mainCpuMs: number; othersCpuMs: Record<string, number>; gcPauseMs: number; gcs: number }
-
-// the main thread's GC pauses, as V8's GCProfiler reports them: one entry per collection (scavenge, mark-compact,
-// incremental marking step), its cost in µs on the main thread
 
 await initBackend('wasm', { threads: o.threads });
 const it = createSearchIteration(searchBenchConfig(o.method, { layers: o.layers, channels: o.channels, batch: o.batch }), o.imageSize, 3, 10);
@@ -45,6 +43,8 @@ function measure(): StepSample {
   const t0 = performance.now();
   it.step();
   const wallMs = performance.now() - t0;
+  // V8's GCProfiler: one entry per collection (scavenge, mark-compact, incremental marking step) with its cost in µs
+  // on the main thread
   const { statistics } = gc.stop();
   const split = threadCpuBetween(before, readThreadTimes(), process.pid);
   const gcPauseMs = statistics.reduce((a, e) => a + e.cost, 0) / 1000;
