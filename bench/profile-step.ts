@@ -1,42 +1,37 @@
 // Where a super-net step's time goes, per backend kernel. Not part of npm test.
 //
 //   node dist/bench/profile-step.js --method darts-1st [--layers 5 --channels 8 --batch 16 --image-size 32
-//        --steps 3 --warmup 2 --backend wasm --top 30 --json]
+//        --steps 3 --warmup 2 --backend wasm --top 30 --no-fused-chains --json]
 //
 // Every kernel registered for the backend is wrapped with a timer (self time: a kernel that runs another kernel
 // is charged only for its own part). "outside kernels" is the rest of the step: tape bookkeeping, gradient
 // thunks, JS glue between kernels, optimiser arithmetic outside kernels. Timers add a little per call.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { Command } from 'commander';
 import { initBackend, type BackendChoice } from '../nas/backend.js';
 import { createSearchIteration, searchBenchConfig } from '../harness/perf/benchmarks.js';
+import { addMethodOption, addNetSizeOptions, backendOption, intOption } from '../harness/commands/flags.js';
+import { setFusedChains } from '../nas/kernels/chain.js';
+import { tapeNodes } from '../nas/grad.js';
 import type { MethodName } from '../methods/registry.js';
 
 interface Opts {
   method: MethodName; layers: number; channels: number; batch: number; imageSize: number;
-  steps: number; warmup: number; backend: BackendChoice; top: number; json: boolean;
+  steps: number; warmup: number; backend: BackendChoice; top: number; json: boolean; fusedChains: boolean;
 }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { method: 'darts-1st', layers: 5, channels: 8, batch: 16, imageSize: 32, steps: 3, warmup: 2, backend: 'wasm', top: 30, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = () => argv[++i];
-    switch (a) {
-      case '--method': o.method = v() as MethodName; break;
-      case '--layers': o.layers = Number(v()); break;
-      case '--channels': o.channels = Number(v()); break;
-      case '--batch': o.batch = Number(v()); break;
-      case '--image-size': o.imageSize = Number(v()); break;
-      case '--steps': o.steps = Number(v()); break;
-      case '--warmup': o.warmup = Number(v()); break;
-      case '--backend': o.backend = v() as BackendChoice; break;
-      case '--top': o.top = Number(v()); break;
-      case '--json': o.json = true; break;
-      default: throw new Error(`unknown option ${a}`);
-    }
-  }
-  return o;
+  const cmd = new Command('profile-step')
+    .description('where a super-net step\'s time goes, per backend kernel (bench/README.md)')
+    .option('--steps <n>', 'profiled steps', intOption('--steps', 1), 3)
+    .option('--warmup <n>', 'unprofiled steps first', intOption('--warmup', 0), 2)
+    .option('--top <n>', 'kernels listed', intOption('--top', 1), 30)
+    .option('--no-fused-chains', 'run ReLU→depthwise→pointwise→BN as separate ops (kernels/chain.ts off)')
+    .option('--json', 'print JSON', false)
+    .addOption(backendOption().default('wasm'));
+  addMethodOption(addNetSizeOptions(cmd), 'darts-1st').parse(argv, { from: 'user' });
+  return cmd.opts<Opts>();
 }
 
 export interface KernelStat { name: string; calls: number; ms: number }
@@ -83,6 +78,7 @@ export function instrumentKernels(backend: string): { stats: Map<string, KernelS
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  setFusedChains(o.fusedChains);
   await initBackend(o.backend);
   const cfg = searchBenchConfig(o.method, { layers: o.layers, channels: o.channels, batch: o.batch });
   const it = createSearchIteration(cfg, o.imageSize, 3, 10);
@@ -106,6 +102,7 @@ async function main(): Promise<void> {
   if (it.search.adam) timePhase(it.search.adam, 'apply', 'Adam update');
   const ins = instrumentKernels(tf.getBackend());
   ins.reset();
+  const tape0 = tapeNodes.total;
   const stepMs: number[] = [];
   for (let i = 0; i < o.steps; i++) {
     const t0 = performance.now();
@@ -113,6 +110,7 @@ async function main(): Promise<void> {
     stepMs.push(performance.now() - t0);
   }
   ins.restore();
+  const tapePerStep = (tapeNodes.total - tape0) / o.steps;
   it.dispose();
   const total = stepMs.reduce((a, b) => a + b, 0);
   const rows = [...ins.stats.values()].filter((s) => s.calls > 0).sort((a, b) => b.ms - a.ms);
@@ -122,11 +120,11 @@ async function main(): Promise<void> {
   if (o.json) {
     console.log(JSON.stringify({ method: o.method, steps: o.steps, stepMs, msPerStep: per(total), kernelMsPerStep: per(inKernels),
       phases: Object.fromEntries([...phases].map(([k, v]) => [k, per(v)])),
-      callsPerStep: per(calls), kernels: rows.map((r) => ({ ...r, msPerStep: per(r.ms), callsPerStep: per(r.calls) })) }, null, 2));
+      callsPerStep: per(calls), tapeNodesPerStep: tapePerStep, fusedChains: o.fusedChains, kernels: rows.map((r) => ({ ...r, msPerStep: per(r.ms), callsPerStep: per(r.calls) })) }, null, 2));
     return;
   }
   console.log(`${o.method}: ${per(total).toFixed(0)} ms/step (steps ${stepMs.map((s) => s.toFixed(0)).join(', ')}), ` +
-    `${per(calls).toFixed(0)} kernel calls/step, ${per(inKernels).toFixed(0)} ms in kernels, ` +
+    `${per(calls).toFixed(0)} kernel calls/step, ${tapePerStep.toFixed(0)} tape nodes/step, ${per(inKernels).toFixed(0)} ms in kernels, ` +
     `${per(total - inKernels).toFixed(0)} ms outside kernels`);
   console.log('phases: ' + [...phases].map(([k, v]) => `${k} ${per(v).toFixed(0)} ms`).join(', ') +
     `, other (clipping, derivation, glue) ${per(total - [...phases.values()].reduce((a, b) => a + b, 0)).toFixed(0)} ms`);

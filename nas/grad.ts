@@ -58,6 +58,9 @@ function filterTape(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[]
   return out;
 }
 
+/** Tape nodes recorded by variableGrads since the process started (profiles read the difference over steps). */
+export const tapeNodes = { total: 0 };
+
 /**
  * Value of the scalar f() and its gradients w.r.t. `varList`, keyed by variable name (only variables that get a
  * gradient), exactly as tf.variableGrads(f, varList) — with the backward pass releasing memory as it goes.
@@ -69,6 +72,7 @@ export function variableGrads(f: () => tf.Scalar, varList: tf.Variable[]): { val
   try {
     const y = engine.scopedRun(() => engine.startTape(), () => engine.endTape(), () => engine.tidy('forward', f));
     tape = engine.state.activeTape ?? [];
+    tapeNodes.total += tape.length;
     if (!(y instanceof tf.Tensor) || y.rank !== 0) {
       throw new Error(`the function passed to variableGrads must return a scalar, got rank ${y instanceof tf.Tensor ? y.rank : typeof y}`);
     }

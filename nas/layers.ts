@@ -85,8 +85,12 @@ export class Pointwise {
   apply(x: tf.Tensor4D, ctx: ForwardCtx, offset = 0): tf.Tensor4D {
     const xs = this.stride === 1 && offset === 0 ? x : K.subsample(x, this.stride, offset);
     const y = K.conv1x1(xs, this.w as tf.Tensor2D, 1);
-    if (ctx.macs) ctx.macs.total += y.shape[1] * y.shape[2] * this.cout * this.cin;
+    this.countMacs(y, ctx);
     return y;
+  }
+  /** Add the multiply-accumulates per sample of an output y of this layer (also for fused chains). */
+  countMacs(y: tf.Tensor4D, ctx: ForwardCtx): void {
+    if (ctx.macs) ctx.macs.total += y.shape[1] * y.shape[2] * this.cout * this.cin;
   }
 }
 
@@ -98,8 +102,16 @@ export class Depthwise {
   }
   apply(x: tf.Tensor4D, ctx: ForwardCtx): tf.Tensor4D {
     const y = K.depthwiseConv2d(x, this.w as tf.Tensor4D, this.stride, this.pad, this.dilation);
-    if (ctx.macs) ctx.macs.total += y.shape[1] * y.shape[2] * this.c * this.k * this.k;
+    this.countMacs(y, ctx);
     return y;
+  }
+  /** Add the multiply-accumulates per sample of an output y of this layer (also for fused chains). */
+  countMacs(y: tf.Tensor4D, ctx: ForwardCtx): void {
+    if (ctx.macs) ctx.macs.total += y.shape[1] * y.shape[2] * this.c * this.k * this.k;
+  }
+  /** This layer as the depthwise stage of a fused chain (kernels/chain.ts). */
+  stage(): K.DwStage {
+    return { filter: this.w as tf.Tensor4D, stride: this.stride, dilation: this.dilation, pad: this.pad };
   }
 }
 
@@ -121,6 +133,10 @@ export class BatchNorm {
       this.runMean = store.create(`${path}.running_mean`, 'state', [c], { kind: 'constant', value: 0 });
       this.runVar = store.create(`${path}.running_var`, 'state', [c], { kind: 'constant', value: 1 });
     }
+  }
+  /** True when apply(x, ctx) is batchNormTrain(x).y: batch statistics, no affine, no running statistics. */
+  batchStatsOnly(ctx: ForwardCtx): boolean {
+    return !this.affine && !this.track && !(ctx.bnStats && !ctx.training);
   }
   apply(x: tf.Tensor4D, ctx: ForwardCtx): tf.Tensor4D {
     const g = this.gamma as tf.Tensor1D | undefined;

@@ -28,6 +28,22 @@ function bn(a: OpArgs, path: string, c: number): BatchNorm {
   return new BatchNorm(a.store, path, c, !a.search, !a.search);
 }
 
+/**
+ * ReLU → [depthwise] → pointwise → BN: one fused tape node where it can be (search cells' BN on our SIMD kernels,
+ * kernels/chain.ts, bit-identical), else the layers one by one.
+ */
+function reluChain(x: tf.Tensor4D, dw: Depthwise | undefined, pw: Pointwise, norm: BatchNorm, ctx: ForwardCtx): tf.Tensor4D {
+  const stage = dw?.stage();
+  if (pw.stride === 1 && norm.batchStatsOnly(ctx) && K.chainFusable(x, stage, pw.w as tf.Tensor2D)) {
+    const y = K.reluConvBn(x, stage, pw.w as tf.Tensor2D);
+    dw?.countMacs(y, ctx);
+    pw.countMacs(y, ctx);
+    return y;
+  }
+  const r = K.relu(x);
+  return norm.apply(pw.apply(dw ? dw.apply(r, ctx) : r, ctx), ctx);
+}
+
 /** ReLU → 1×1 conv → BN (preprocessing of cell inputs). */
 export class ReLUConvBN {
   private readonly conv: Pointwise;
@@ -37,7 +53,7 @@ export class ReLUConvBN {
     this.bn = new BatchNorm(store, `${path}.bn`, cout, !search, !search);
   }
   apply(x: tf.Tensor4D, ctx: ForwardCtx): tf.Tensor4D {
-    return this.bn.apply(this.conv.apply(K.relu(x), ctx), ctx);
+    return reluChain(x, undefined, this.conv, this.bn, ctx);
   }
 }
 
@@ -74,8 +90,8 @@ class SepConv {
     this.bn2 = bn(a, `${a.path}.bn2`, c);
   }
   apply(x: tf.Tensor4D, ctx: ForwardCtx): tf.Tensor4D {
-    const h = this.bn1.apply(this.pw1.apply(this.dw1.apply(K.relu(x), ctx), ctx), ctx);
-    return this.bn2.apply(this.pw2.apply(this.dw2.apply(K.relu(h), ctx), ctx), ctx);
+    const h = reluChain(x, this.dw1, this.pw1, this.bn1, ctx);
+    return reluChain(h, this.dw2, this.pw2, this.bn2, ctx);
   }
 }
 
@@ -88,7 +104,7 @@ class DilConv {
     this.bn = bn(a, `${a.path}.bn`, c);
   }
   apply(x: tf.Tensor4D, ctx: ForwardCtx): tf.Tensor4D {
-    return this.bn.apply(this.pw.apply(this.dw.apply(K.relu(x), ctx), ctx), ctx);
+    return reluChain(x, this.dw, this.pw, this.bn, ctx);
   }
 }
 

@@ -79,7 +79,6 @@ export function backendOption(description = 'tfjs backend'): Option {
   return new Option('--backend <name>', description).choices([...BACKEND_NAMES]).default('auto');
 }
 
-/** The super-net size and timing flags of `bench step` (also bench/compare-torch's), with their defaults. */
 /** The super-net's size: cells, channels, batch and image side (the benchmark step's defaults). */
 export function addNetSizeOptions(cmd: Command): Command {
   return cmd
@@ -89,6 +88,7 @@ export function addNetSizeOptions(cmd: Command): Command {
     .option('--image-size <n>', 'image side (square, 3 channels)', intOption('--image-size', 1), 32);
 }
 
+/** The super-net size and timing flags of `bench step` (also bench/compare-torch's), with their defaults. */
 export function addStepSizeOptions(cmd: Command): Command {
   return addNetSizeOptions(cmd)
     .option('--steps <n>', 'measured steps', intOption('--steps', 1), 5)

@@ -30,6 +30,7 @@ import * as stock from './stock.js';
 
 export { batchNormInfer, type BatchNormOut } from './batchnorm.js';
 export { concatChannels } from './concat.js';
+export { chainFusable, reluConvBn, setFusedChains, type DwStage } from './chain.js';
 export { kernelPath, setKernelPath, type KernelPath } from './stock.js';
 
 // Each primitive runs our kernels on wasm and cpu, and stock tfjs ops on native backends (nas/kernels/stock.ts),

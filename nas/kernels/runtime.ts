@@ -231,6 +231,35 @@ export function lazyGradOp<T extends tf.Tensor | tf.Tensor[]>(
   return out;
 }
 
+/**
+ * Run a registered kernel's function on the engine's backend directly, outside the engine: no Tensor objects, no
+ * scope, no tape node, no memory accounting. The caller owns what it returns: hand it to tensorOf, or free it with
+ * disposeInfo. For kernels composed inside one of our own tape nodes (chain.ts); anything else goes through
+ * runKernel. Our Nas* kernels are registered on first use, as runKernel does.
+ */
+export function callKernel(name: string, inputs: Record<string, TensorInfo>, attrs: Record<string, unknown> = {}): TensorInfo | TensorInfo[] {
+  const engine = tf.engine() as unknown as EnginePrivate;
+  const backend = engine.backend;
+  let kernel = tf.getKernel(name, engine.backendName);
+  if (!kernel && autoRegister && name.startsWith('Nas')) {
+    autoRegister(engine.backendName);
+    kernel = tf.getKernel(name, engine.backendName);
+  }
+  if (!kernel) throw new Error(`nas kernels: no kernel ${name} is registered for backend ${engine.backendName}`);
+  return kernel.kernelFunc({ inputs, backend, attrs } as unknown as Parameters<KernelFunc>[0]) as TensorInfo | TensorInfo[];
+}
+
+/** A Tensor (tracked in the current scope) for a TensorInfo that callKernel returned; it takes the TensorInfo's reference. */
+export function tensorOf<T extends tf.Tensor = tf.Tensor>(info: TensorInfo): T {
+  const engine = tf.engine() as unknown as EnginePrivate;
+  return engine.makeTensorFromTensorInfo(info, engine.backend) as T;
+}
+
+/** Free a TensorInfo that callKernel returned and no Tensor took. */
+export function disposeInfo(info: TensorInfo): void {
+  tf.backend().disposeData(info.dataId);
+}
+
 let autoRegister: ((backend: string) => void) | undefined;
 /** index.ts installs registerKernels here, so our ops also work on a backend nobody called registerKernels for. */
 export function setAutoRegister(fn: (backend: string) => void): void {
