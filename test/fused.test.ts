@@ -82,6 +82,20 @@ for (const backend of TEST_BACKENDS) {
       tf.dispose([...xs, ...odd, w, y]);
     });
 
+    it('weightedSum over several output blocks and a partial one: the f32 sum in term order, bit for bit', () => {
+      // 24 604 floats: three 32 KiB blocks of the SIMD kernel and a partial fourth; 5 terms
+      const index = [4, 0, 3, 1, 2];
+      const xs = index.map((_, s) => randn([1, 1, 6151, 4], 50 + s)) as tf.Tensor4D[];
+      const w = randn([5], 55);
+      const y = K.weightedSum(xs, w, index, true);
+      const wd = w.dataSync();
+      const fr = Math.fround;
+      const want = new Float32Array(y.size);
+      index.forEach((at, t) => xs[t].dataSync().forEach((v, i) => { want[i] = t === 0 ? fr(wd[at] * v) : fr(want[i] + fr(wd[at] * v)); }));
+      assert.deepEqual(new Uint32Array((y.dataSync() as Float32Array).slice().buffer), new Uint32Array(want.buffer));
+      tf.dispose([...xs, w, y]);
+    });
+
     it('weightedSum with constant weights: same values, x gradients only', () => {
       const xs = [randn([2, 4, 4, 4], 40), randn([2, 4, 4, 4], 41)] as tf.Tensor4D[];
       const w = tf.variable(randn([1, 2], 42));
