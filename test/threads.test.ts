@@ -48,6 +48,9 @@ describe('threads', function () {
 
   it('align16 rounds a heap offset up to the next 16-byte boundary (malloc gives 8)', () => {
     assert.deepEqual([0, 8, 16, 17, 24, 31, 32].map(align16), [0, 16, 16, 32, 32, 32, 32]);
+    // offsets past 2 GiB of the 4 GiB heap stay positive (signed 32-bit bit operations made them negative)
+    const G2 = 2 ** 31;
+    assert.deepEqual([G2, G2 + 8, G2 + 17, 2 ** 32 - 24].map(align16), [G2, G2 + 16, G2 + 32, 2 ** 32 - 16]);
   });
 
   it('--threads accepts 1–8 and names the flag otherwise', () => {
