@@ -10,8 +10,9 @@
 // a strided gather), callers compose the separate ops (chainFusable says which).
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { asWasm, callKernel, disposeInfo, lazyGradOp, tensorOf } from './runtime.js';
-import { simdFor } from './simd.js';
+import { callKernel, disposeInfo, lazyGradOp, tensorOf } from './runtime.js';
+import { pointwiseKernelPath } from './conv.js';
+import { simdPath } from './depthwise.js';
 import { kernelPath } from './stock.js';
 import { outSize } from './geometry.js';
 
@@ -33,10 +34,10 @@ export function setFusedChains(on: boolean): void {
 export function chainFusable(x: tf.Tensor4D, dw: DwStage | undefined, w: tf.Tensor2D): boolean {
   if (!fusedOn || kernelPath() !== 'nas') return false;
   const [cin, cout] = w.shape;
-  if (x.shape[3] !== cin || cin % 4 !== 0 || cout % 4 !== 0 || x.dtype !== 'float32') return false;
+  if (x.shape[3] !== cin || x.dtype !== 'float32') return false;
   if (dw && (dw.stride > 1 && dw.dilation > 1)) return false;
-  const wasm = asWasm(tf.backend());
-  return !!(wasm && simdFor(wasm));
+  // exactly where the separate ops run these kernels: conv1x1 its NasPointwise kernels, depthwiseConv2d its SIMD ones
+  return pointwiseKernelPath(cin, cout) && (!dw || simdPath(cin));
 }
 
 const one = (t: TensorInfo | TensorInfo[]): TensorInfo => (Array.isArray(t) ? t[0] : t);

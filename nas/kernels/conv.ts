@@ -242,7 +242,7 @@ const pwFilterKernel: NasKernelFunc = ({ inputs, backend }) => {
  * Whether 1×1 convs with these channel counts run on our pointwise kernels: wasm SIMD with cin, cout % 4 = 0.
  * Elsewhere the backend's matMul (the cpu backend's accumulates in float64, which its finite-difference tests like).
  */
-function pointwiseKernelPath(cin: number, cout: number): boolean {
+export function pointwiseKernelPath(cin: number, cout: number): boolean {
   return pwSimd(tf.backend(), cin, cout) !== undefined;
 }
 

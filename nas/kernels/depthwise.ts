@@ -250,7 +250,7 @@ const nasForwardKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
 };
 
 /** True when this backend runs depthwise kernels for C channels through our SIMD code. */
-function simdPath(C: number): boolean {
+export function simdPath(C: number): boolean {
   const w = asWasm(tf.backend());
   return !!(w && C % 4 === 0 && simdFor(w));
 }

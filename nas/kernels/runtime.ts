@@ -45,10 +45,10 @@ export const heapPtr = (w: WasmBackendLike, t: TensorInfo): number => w.dataIdMa
  * `ptr` rounded up to a multiple of 16 bytes. emscripten's malloc aligns to 8 only (half the tensors of a step start
  * 8 bytes past a 16-byte boundary), and SIMD loads that straddle one are 5-7 % slower in the depthwise kernels
  * (bench/README.md, fourth round). Scratch buffers we lay out ourselves are allocated 4 floats longer and aligned.
+ * Arithmetic, not `(ptr + 15) & ~15`: JS bit operators work on signed 32-bit integers, so every offset past 2 GiB of
+ * the 4 GiB heap came out negative (entrannas-dst at the paper's size died with "Start offset -2142597072 is
+ * outside the bounds of the buffer").
  */
-// Not `(ptr + 15) & ~15`: JS bitwise operators work on signed 32-bit integers, so every offset past 2 GiB of the
-// 4 GiB heap came out negative (entrannas-dst at the paper's size died with "Start offset -2142597072 is outside
-// the bounds of the buffer").
 export const align16 = (ptr: number): number => Math.ceil(ptr / 16) * 16;
 
 /** A new float32 output on the wasm heap, filled with zeros (for kernels that accumulate into it). */
