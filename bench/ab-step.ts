@@ -2,8 +2,9 @@
 // round, so that the machine's load changes hit every variant alike (separate processes on this shared 2-core
 // machine drift by ±30 %). Same weights and data throughout; the variants differ only in speed (bit-identical).
 //   node dist/bench/ab-step.js --method darts-1st [--rounds 6] [--layers 5 --channels 8 --batch 16 --image-size 32] [--json]
-// Variants: all on; fused ReLU→depthwise→pointwise→BN chains off; output-stationary depthwise off; shared saves
-// off; all three off (= the engine before them). "before" in the ratios is the last.
+// Variants: all on; batch-norm statistics in their own pass instead of in the chains' pointwise kernel; fused
+// ReLU→depthwise→pointwise→BN chains off; output-stationary depthwise off; shared saves off; all off (= the engine
+// before them). "before" in the ratios is the last.
 import * as tf from '@tensorflow/tfjs-core';
 import os from 'node:os';
 import { Command } from 'commander';
@@ -26,9 +27,10 @@ const { method, rounds } = o;
 await initBackend('wasm', { threads: 1 });
 const cfg = searchBenchConfig(method, { layers: o.layers, channels: o.channels, batch: o.batch });
 const it = createSearchIteration(cfg, o.imageSize, 3, 10);
-interface Variant { name: string; fused: boolean; gather: boolean; share: boolean }
+interface Variant { name: string; fused: boolean; gather: boolean; share: boolean; stats?: false }
 const variants: Variant[] = [
   { name: 'all on', fused: true, gather: true, share: true },
+  { name: 'BN stats own pass', fused: true, gather: true, share: true, stats: false },
   { name: 'fused chains off', fused: false, gather: true, share: true },
   { name: 'depthwise gather off', fused: true, gather: false, share: true },
   { name: 'shared saves off', fused: true, gather: true, share: false },
@@ -38,7 +40,7 @@ const times = variants.map(() => [] as number[]);
 const load0 = os.loadavg();
 for (let r = -1; r < rounds; r++) {
   variants.forEach((v, i) => {
-    setFusedChains(v.fused);
+    setFusedChains(v.fused, { statsInPointwise: v.stats ?? true });
     setDepthwiseGather(v.gather);
     setSharedSaves(v.share);
     const t0 = performance.now();

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as K from '../nas/kernels/index.js';
+import { runKernel } from '../nas/kernels/runtime.js';
 import { tapeNodes, variableGrads } from '../nas/grad.js';
 import { merge } from '../nas/config.js';
 import { loadDataset, searchSplits } from '../nas/data/index.js';
@@ -132,6 +133,46 @@ describe('fused ReLU → depthwise → pointwise → BN chain (wasm)', function 
     assert.equal(K.chainFusable(x as tf.Tensor4D, st(1, 1), w as tf.Tensor2D), false, 'switched off');
     K.setFusedChains(true);
     tf.dispose([x, w, f, x6]);
+  });
+});
+
+describe('pointwise with the batch-norm statistics in its own pass (NasPointwiseBatchNorm, wasm)', function () {
+  before(() => useBackend('wasm'));
+  afterEach(() => K.setFusedChains(true));
+  // rows % 4 ≠ 0 (the 1-row tail), parts of unequal length, partial and several 128-row chunks, cout % 8 = 4
+  for (const [n, h, wd, cin, cout] of [[3, 7, 13, 8, 12], [2, 45, 46, 16, 20], [1, 1, 7, 4, 4], [1, 1, 1, 4, 8], [4, 16, 16, 32, 32]]) {
+    it(`[${n},${h},${wd},${cin}]·[${cin},${cout}]: p, y, mean and variance equal NasPointwise then NasBatchNormForward bit for bit`, () => {
+      const x = randn([n, h, wd, cin], 31 + cin);
+      const w = randn([cin, cout], 32 + cout);
+      const outShape = [n, h, wd, cout];
+      const got = runKernel<tf.Tensor[]>('NasPointwiseBatchNorm', { x, w }, { outShape, eps: 1e-5 });
+      const p = runKernel('NasPointwise', { x, w }, { outShape });
+      const want = [p, ...runKernel<tf.Tensor[]>('NasBatchNormForward', { x: p }, { eps: 1e-5 })];
+      ['p', 'y', 'mean', 'variance'].forEach((name, i) => {
+        assert.deepEqual(got[i].shape, want[i].shape, `${name} shape`);
+        assert.deepEqual(bits(got[i]), bits(want[i]), name);
+      });
+      tf.dispose([x, w, ...got, ...want]);
+    });
+  }
+
+  it('a whole chain gives the same bits with the statistics in the pointwise kernel or in their own pass', () => {
+    const g = GEOMETRIES[0];
+    const { x, f, w } = parts(g, 21);
+    const run = () => {
+      const dy = randn([2, 9, 9, g.cout], 24);
+      const inputs = [x, f!, w];
+      const grads = tf.grads((a, b, c) => fused(g, a, b, c))(inputs, dy);
+      const y = fused(g, x, f, w);
+      const out = [y, ...grads].map(bits);
+      tf.dispose([dy, y, ...grads]);
+      return out;
+    };
+    const on = run();
+    K.setFusedChains(true, { statsInPointwise: false });
+    const off = run();
+    assert.deepEqual(on, off);
+    tf.dispose([x, f!, w]);
   });
 });
 

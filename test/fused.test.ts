@@ -62,6 +62,77 @@ describe('pointwise SIMD kernels (wasm)', function () {
   });
 });
 
+/**
+ * The SIMD batch-norm statistics in f32 arithmetic as batchnorm.ts defines them: the rows in two parts (the halves),
+ * each in chunks of 128 rows summed in f32 from +0, every chunk's sum added to the part's float64 sum; parts added in
+ * order. Forward: Σ(x − x[0]), Σ(x − x[0])²; backward: Σdy, Σdy·(x − mean).
+ */
+function refChunkedSums(a: Float32Array, b: Float32Array | undefined, ref: Float32Array, rows: number, C: number): [Float64Array, Float64Array] {
+  const fr = Math.fround;
+  const s = new Float64Array(C);
+  const q = new Float64Array(C);
+  const half = Math.round(rows / 2);
+  for (let c = 0; c < C; c++) {
+    for (const [r0, r1] of [[0, half], [half, rows]]) {
+      let s64 = 0;
+      let q64 = 0;
+      for (let k0 = r0; k0 < r1; k0 += 128) {
+        let s32 = 0;
+        let q32 = 0;
+        for (let r = k0; r < Math.min(r1, k0 + 128); r++) {
+          const v = fr(a[r * C + c] - ref[c]);
+          if (b) {
+            const g = b[r * C + c];
+            s32 = fr(s32 + g);
+            q32 = fr(q32 + fr(v * g));
+          } else {
+            s32 = fr(s32 + v);
+            q32 = fr(q32 + fr(v * v));
+          }
+        }
+        s64 += s32;
+        q64 += q32;
+      }
+      s[c] += s64;
+      q[c] += q64;
+    }
+  }
+  return [s, q];
+}
+
+const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+
+describe('batch-norm statistics SIMD kernels (wasm)', function () {
+  before(() => useBackend('wasm'));
+  // 273 rows: parts of 136 and 137, each a full chunk and a partial one; C = 4 … 36 runs channel blocks of 4, 2 and 1 vectors
+  for (const C of [4, 8, 12, 28, 36]) {
+    it(`C=${C}: mean, variance, Σdy and Σdy·(x − μ) = the chunked f32 sums in row order, bit for bit`, () => {
+      const shape = [3, 7, 13, C];
+      const rows = 3 * 7 * 13;
+      const x = randn(shape, 60 + C, 2);
+      const dy = randn(shape, 70 + C);
+      const [xd, dyd] = [x.dataSync() as Float32Array, dy.dataSync() as Float32Array];
+      const [y, mean, variance] = runKernel<tf.Tensor[]>('NasBatchNormForward', { x }, { eps: 1e-5 });
+      const [s1, s2] = refChunkedSums(xd, undefined, xd.slice(0, C), rows, C);
+      const wantMean = new Float32Array(C);
+      const wantVar = new Float32Array(C);
+      for (let c = 0; c < C; c++) {
+        const m = s1[c] / rows;
+        wantMean[c] = xd[c] + m;
+        wantVar[c] = Math.max(0, s2[c] / rows - m * m);
+      }
+      assert.deepEqual(bits(mean.dataSync()), bits(wantMean), 'mean');
+      assert.deepEqual(bits(variance.dataSync()), bits(wantVar), 'variance');
+      const sums: { sdy?: Float64Array; sdyx?: Float64Array } = {};
+      const dx = runKernel('NasBatchNormGradInput', { x, dy, mean, variance }, { eps: 1e-5, sums });
+      const [sdy, sdyx] = refChunkedSums(xd, dyd, mean.dataSync() as Float32Array, rows, C);
+      assert.deepEqual(Array.from(sums.sdy ?? []), Array.from(sdy), 'Σdy');
+      assert.deepEqual(Array.from(sums.sdyx ?? []), Array.from(sdyx), 'Σdy·(x − μ)');
+      tf.dispose([x, dy, y, mean, variance, dx]);
+    });
+  }
+});
+
 for (const backend of TEST_BACKENDS) {
   describe(`fused engine ops on ${backend}`, function () {
     before(() => useBackend(backend));

@@ -2,7 +2,8 @@
 //   dx = g·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)),  dγ = Σ dy·x̂,  dβ = Σ dy
 // written as dx = a·dy + b·(x − μ) + k with per-channel a, b, k, so nothing of size N·H·W·C is materialised
 // besides dx. Forward and backward are two passes each (statistics, then apply): wasm SIMD in place on the heap
-// when C % 4 = 0, JS otherwise; per-channel sums are accumulated in float64.
+// when C % 4 = 0, JS otherwise; per-channel sums are accumulated in float64. NasPointwiseBatchNorm (the fused
+// chains' pointwise conv → batch norm) takes the forward statistics from the pointwise kernel instead of a pass.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs-core';
 import { align16, asWasm, heapBuffer, kernelIO, lazyGradOp, runKernel, size, type NasKernel, type NasKernelFunc, type WasmBackendLike, heapPtr as ptrOf } from './runtime.js';
@@ -18,7 +19,10 @@ const CHUNK = 128;
  * result is the same on any thread count (split.ts).
  */
 const STAT_PARTS = 2;
-/** Scratch floats of one part: two f32 partial sums (C each), two f64 sums (2C each), 16 floats so no two parts share a cache line. */
+/**
+ * Scratch floats of one part: two f64 sums (2C floats each), two f32 partials (C each; pwForwardStats keeps its
+ * chunk sums there), 16 floats so no two parts share a cache line.
+ */
 const partFloats = (C: number) => 6 * C + 16;
 /** Scratch floats of the SIMD statistics: the shift (C) and 16 floats of padding, then the parts. */
 const scratchFloats = (C: number) => C + 16 + STAT_PARTS * partFloats(C);
@@ -66,22 +70,22 @@ function finishStats(s1: Float64Array, s2: Float64Array, shift: ArrayLike<number
   return { mean, variance };
 }
 
-/** Byte offsets of part p's s32, q32, s64, q64 in the scratch at sPtr. */
+/** Byte offsets of part p's s64, q64 (f64) and s32, q32 (f32) in the scratch at sPtr. */
 function partScratch(sPtr: number, C: number, p: number): [number, number, number, number] {
   const base = sPtr + 4 * (C + 16) + 4 * p * partFloats(C);
-  return [base, base + 4 * C, base + 8 * C, base + 16 * C];
+  return [base, base + 8 * C, base + 16 * C, base + 20 * C];
 }
 
 /** Run the statistics kernel on STAT_PARTS parts of the rows (args(r0, rows, part's scratch)); Σ s64, Σ q64 in part order. */
-function statsByParts(k: SimdKernels, heap: ArrayBufferLike, name: 'bnStats64' | 'bnGradStats64', rows: number, C: number, sPtr: number,
-  args: (r0: number, n: number, sc: [number, number, number, number]) => number[]): [Float64Array, Float64Array] {
+function statsByParts(k: SimdKernels, heap: ArrayBufferLike, name: 'bnStats64' | 'bnGradStats64' | 'pwForwardStats', rows: number,
+  C: number, sPtr: number, args: (r0: number, n: number, sc: [number, number, number, number]) => number[], work = rows * C): [Float64Array, Float64Array] {
   const parts = splitRange(rows, STAT_PARTS);
   const calls = parts.map(([r0, r1], p) => args(r0, r1 - r0, partScratch(sPtr, C, p)));
-  k.runParts(name, threadGroups(calls, k.threads), rows * C);
+  k.runParts(name, threadGroups(calls, k.threads), work);
   const s = new Float64Array(C);
   const q = new Float64Array(C);
   parts.forEach((_, p) => {
-    const [, , s64, q64] = partScratch(sPtr, C, p);
+    const [s64, q64] = partScratch(sPtr, C, p);
     const sv = new Float64Array(heap, s64, C);
     const qv = new Float64Array(heap, q64, C);
     for (let c = 0; c < C; c++) {
@@ -93,11 +97,11 @@ function statsByParts(k: SimdKernels, heap: ArrayBufferLike, name: 'bnStats64' |
 }
 
 function statsSimd(k: SimdKernels, heap: ArrayBufferLike, xPtr: number, rows: number, C: number, sPtr: number) {
-  // scratch (bytes): shift[C] f32 and padding, then per part s32[C], q32[C] f32, s64[C], q64[C] f64 (partScratch)
+  // scratch (bytes): shift[C] f32 and padding, then per part s64[C], q64[C] f64 (partScratch)
   const shift = new Float32Array(heap, sPtr, C);
   shift.set(new Float32Array(heap, xPtr, C));
   const [s1, s2] = statsByParts(k, heap, 'bnStats64', rows, C, sPtr,
-    (r0, n, [s32, q32, s64, q64]) => [xPtr + 4 * r0 * C, n, C, sPtr, s32, q32, s64, q64, CHUNK]);
+    (r0, n, [s64, q64]) => [xPtr + 4 * r0 * C, n, C, sPtr, s64, q64, CHUNK]);
   return finishStats(s1, s2, shift, rows);
 }
 
@@ -112,6 +116,20 @@ function forwardCoefs(mean: Float64Array, variance: Float64Array, eps: number, g
     b[c] = (beta ? beta[c] : 0) - mean[c] * ac;
   }
   return { a, b };
+}
+
+/** The forward's second pass, y = x·a + b from the statistics st (a, b in the scratch at sPtr), and mean, variance written. */
+function applySimd(w: WasmBackendLike, k: SimdKernels, heap: ArrayBufferLike, st: { mean: Float64Array; variance: Float64Array },
+  t: { x: TensorInfo; y: TensorInfo; mean: TensorInfo; variance: TensorInfo; gamma?: TensorInfo; beta?: TensorInfo },
+  rows: number, C: number, eps: number, sPtr: number): void {
+  const g = t.gamma ? new Float32Array(heap, ptrOf(w, t.gamma), C) : undefined;
+  const bt = t.beta ? new Float32Array(heap, ptrOf(w, t.beta), C) : undefined;
+  const { a, b } = forwardCoefs(st.mean, st.variance, eps, g, bt);
+  new Float32Array(heap, sPtr, C).set(a);
+  new Float32Array(heap, sPtr + 4 * C, C).set(b);
+  k.affine(ptrOf(w, t.x), ptrOf(w, t.y), rows, C, sPtr, sPtr + 4 * C);
+  new Float32Array(heap, ptrOf(w, t.mean), C).set(st.mean);
+  new Float32Array(heap, ptrOf(w, t.variance), C).set(st.variance);
 }
 
 // NasBatchNormForward: inputs {x, gamma?, beta?}, attrs {eps} → [y, mean, variance].
@@ -130,14 +148,7 @@ const forwardKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
     try {
       const heap = heapBuffer(w);
       const st = statsSimd(k, heap, ptrOf(w, x), rows, C, s.ptr);
-      const g = gamma ? new Float32Array(heap, ptrOf(w, gamma), C) : undefined;
-      const bt = beta ? new Float32Array(heap, ptrOf(w, beta), C) : undefined;
-      const { a, b } = forwardCoefs(st.mean, st.variance, eps, g, bt);
-      new Float32Array(heap, s.ptr, C).set(a);
-      new Float32Array(heap, s.ptr + 4 * C, C).set(b);
-      k.affine(ptrOf(w, x), ptrOf(w, y), rows, C, s.ptr, s.ptr + 4 * C);
-      new Float32Array(heap, ptrOf(w, mean), C).set(st.mean);
-      new Float32Array(heap, ptrOf(w, variance), C).set(st.variance);
+      applySimd(w, k, heap, st, { x, y, mean, variance, gamma, beta }, rows, C, eps, s.ptr);
     } finally {
       s.release();
     }
@@ -155,6 +166,39 @@ const forwardKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
   io.outs[1].set(st.mean);
   io.outs[2].set(st.variance);
   return io.finish();
+};
+
+// NasPointwiseBatchNorm: inputs {x, w}, attrs {outShape, eps} → [p = x·w, y = batch norm of p with batch statistics and
+// no affine, mean, variance]: NasPointwise then NasBatchNormForward bit for bit, with the statistics summed by the
+// pointwise kernel from its registers (pwForwardStats) instead of by a second pass over p. wasm SIMD only
+// (where conv1x1 runs its SIMD kernels: chain.ts's chainFusable).
+const pointwiseForwardKernel: NasKernelFunc = ({ inputs, attrs, backend }) => {
+  const x = inputs.x as TensorInfo;
+  const wt = inputs.w as TensorInfo;
+  const [cin, C] = wt.shape;
+  const outShape = attrs.outShape as number[];
+  const eps = attrs.eps as number;
+  const rows = size(x.shape) / cin;
+  const fast = cin % 4 === 0 ? wasmSimd(backend, C) : undefined;
+  if (!fast) throw new Error(`NasPointwiseBatchNorm runs on wasm with SIMD kernels and channel counts % 4 = 0 (got ${cin} → ${C} on ${tf.getBackend()}); compose NasPointwise and NasBatchNormForward instead`);
+  const { w, k } = fast;
+  const [p, y, mean, variance] = [w.makeOutput(outShape, 'float32'), w.makeOutput(outShape, 'float32'), w.makeOutput([C], 'float32'), w.makeOutput([C], 'float32')];
+  const s = scratch(w, backend, scratchFloats(C));
+  try {
+    const heap = heapBuffer(w);
+    const [xP, wP, pP] = [ptrOf(w, x), ptrOf(w, wt), ptrOf(w, p)];
+    // the shift is p's first row: that row alone first (its bits are the same in the whole call)
+    if (rows > 0) k.pwForward(xP, wP, pP, 1, cin, C);
+    const shift = new Float32Array(heap, s.ptr, C);
+    shift.set(new Float32Array(heap, pP, C));
+    const [s1, s2] = statsByParts(k, heap, 'pwForwardStats', rows, C, s.ptr, (r0, n, [s64, q64, s32, q32]) =>
+      [xP + 4 * r0 * cin, wP, pP + 4 * r0 * C, n, cin, C, s.ptr, s32, q32, s64, q64, CHUNK], rows * Math.max(cin, C));
+    const st = finishStats(s1, s2, shift.slice(), rows);
+    applySimd(w, k, heap, st, { x: p, y, mean, variance }, rows, C, eps, s.ptr);
+  } finally {
+    s.release();
+  }
+  return [p, y, mean, variance];
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -180,7 +224,7 @@ function gradSumsSimd(k: SimdKernels, heap: ArrayBufferLike, xPtr: number, dyPtr
   rows: number, C: number, sPtr: number): Required<GradSums> {
   // scratch layout as statsSimd's (the shift unused)
   const [sdy, sdyx] = statsByParts(k, heap, 'bnGradStats64', rows, C, sPtr,
-    (r0, n, [s32, q32, s64, q64]) => [xPtr + 4 * r0 * C, dyPtr + 4 * r0 * C, n, C, meanPtr, s32, q32, s64, q64, CHUNK]);
+    (r0, n, [s64, q64]) => [xPtr + 4 * r0 * C, dyPtr + 4 * r0 * C, n, C, meanPtr, s64, q64, CHUNK]);
   return { sdy, sdyx };
 }
 
@@ -263,6 +307,7 @@ function gradSums(backend: KernelBackend, x: TensorInfo, dy: TensorInfo, mean: T
 
 export const batchNormKernels: NasKernel[] = [
   { name: 'NasBatchNormForward', func: forwardKernel, mode: 'custom' },
+  { name: 'NasPointwiseBatchNorm', func: pointwiseForwardKernel, mode: 'custom' },
   { name: 'NasBatchNormGradInput', func: gradInputKernel, mode: 'custom' },
 ];
 

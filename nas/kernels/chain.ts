@@ -1,9 +1,11 @@
 // ReLU → [depthwise] → pointwise → batch norm (batch statistics, no affine) as ONE tape node: the conv ops of
 // search cells (sep_conv's two halves, dil_conv) and the ReLUConvBN preprocessing. The same kernels run in the same
 // order as the four (or three) separate nodes of relu.ts, depthwise.ts, conv.ts and batchnorm.ts, so the results
-// are bit-identical; what goes is the engine's work between them. The intermediates are kernel outputs handed from
-// kernel to kernel (runtime.ts callKernel), not tensors of the engine, and the backward walks the chain inside the
-// node instead of the tape walking four nodes (each with its scope, tensors, saved clones and shape checks).
+// are bit-identical; what goes is the engine's work between them, and the batch-norm statistics' pass over the
+// pointwise output: the pointwise kernel sums them as it stores (NasPointwiseBatchNorm, the same additions in the
+// same order). The intermediates are kernel outputs handed from kernel to kernel (runtime.ts callKernel), not
+// tensors of the engine, and the backward walks the chain inside the node instead of the tape walking four nodes
+// (each with its scope, tensors, saved clones and shape checks).
 //
 // Only on wasm with our SIMD kernels for these channel counts (C % 4 = 0), where the separate ops run exactly
 // these kernels; everywhere else, and for depthwise convs with both stride and dilation above 1 (those go through
@@ -25,9 +27,15 @@ export interface DwStage {
 }
 
 let fusedOn = true;
-/** Switch the fused chain off (true: the default) — for before/after benchmarks and the equality test only. */
-export function setFusedChains(on: boolean): void {
+let statsInPointwise = true;
+/**
+ * Switch the fused chain off (true: the default), or only the batch-norm statistics inside the pointwise kernel
+ * (`statsInPointwise: false`: the chain runs NasPointwise, then NasBatchNormForward's own statistics pass) — for
+ * before/after benchmarks and the equality tests only.
+ */
+export function setFusedChains(on: boolean, opts: { statsInPointwise?: boolean } = {}): void {
   fusedOn = on;
+  statsInPointwise = opts.statsInPointwise ?? true;
 }
 
 /** True when reluConvBn can run this chain (else compose relu, depthwiseConv2d, conv1x1 and batchNormTrain). */
@@ -59,8 +67,13 @@ export function reluConvBn(x: tf.Tensor4D, dw: DwStage | undefined, w: tf.Tensor
   return lazyGradOp('NasReluConvBn', inputs, (save) => {
     const r = one(callKernel('NasRelu', { x }));
     const d = dw ? one(callKernel('NasDepthwiseForward', { x: r, filter: dw.filter }, { ...dwAttrs, padBottom: dw.pad, padRight: dw.pad })) : r;
-    const p = one(callKernel('NasPointwise', { x: d, w }, { outShape: [N, Ho, Wo, cout] }));
-    const [y, mean, variance] = callKernel('NasBatchNormForward', { x: p }, { eps }) as TensorInfo[];
+    const outShape = [N, Ho, Wo, cout];
+    let p: TensorInfo, y: TensorInfo, mean: TensorInfo, variance: TensorInfo;
+    if (statsInPointwise) [p, y, mean, variance] = callKernel('NasPointwiseBatchNorm', { x: d, w }, { outShape, eps }) as TensorInfo[];
+    else {
+      p = one(callKernel('NasPointwise', { x: d, w }, { outShape }));
+      [y, mean, variance] = callKernel('NasBatchNormForward', { x: p }, { eps }) as TensorInfo[];
+    }
     // saved: r (ReLU's output, the depthwise input), d (the pointwise input), p (the BN input), the statistics
     const kept = (dw ? [r, d, p, mean, variance] : [r, p, mean, variance]).map((t) => tensorOf(t));
     save(dw ? [...kept, dw.filter, w] : [...kept, w]);

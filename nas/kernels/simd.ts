@@ -34,6 +34,12 @@ export interface SimdKernels {
    * y [rows, cout] (written, not accumulated). cout % 4 = 0. Also dx = dy·wᵀ when called with wᵀ.
    */
   pwForward(x: number, w: number, y: number, rows: number, cin: number, cout: number): void;
+  /**
+   * pwForward and y's batch-norm statistics as bnStats64 sums them (shift: C floats, the first row of y; s32, q32:
+   * C f32 partials of scratch; s64, q64: C doubles each, zeroed first; chunk % 4 = 0), in the same pass.
+   */
+  pwForwardStats(x: number, w: number, y: number, rows: number, cin: number, cout: number,
+    shift: number, s32: number, q32: number, s64: number, q64: number, chunk: number): void;
   /** Pointwise filter gradient: dw[ci, co] += Σ_r x[r, ci]·dy[r, co]. cin % 4 = 0, cout % 4 = 0. */
   pwFilter(x: number, dy: number, dw: number, rows: number, cin: number, cout: number): void;
   /**
@@ -42,7 +48,7 @@ export interface SimdKernels {
    * after another when the total `work` is below the split threshold. The caller adds the partials in a fixed order.
    * threadGroups (split.ts) forms the groups.
    */
-  runParts(name: 'pwFilter' | 'dwFilter' | 'bnStats64' | 'bnGradStats64', groups: number[][][], work: number): void;
+  runParts(name: 'pwFilter' | 'dwFilter' | 'bnStats64' | 'bnGradStats64' | 'pwForwardStats', groups: number[][][], work: number): void;
   /** Threads the calls are split over (1: everything runs on the calling thread). */
   readonly threads: number;
   /** out = Σ_t coefs[t]·Y_t over lenBytes (% 16 = 0); ptrs: n i32 byte offsets of the Y_t, coefs: n f32. n ≥ 1. */
@@ -56,13 +62,12 @@ export interface SimdKernels {
   /** dx = y > 0 ? dy : 0 over lenBytes (% 16 = 0). */
   reluGrad(dy: number, y: number, dx: number, lenBytes: number): void;
   /**
-   * Batch-norm statistics over all rows in one call: per chunk of `chunk` rows f32 sums (s32, q32: C floats of
-   * scratch), then added into float64 s64[c] = Σ(x − shift[c]), q64[c] = Σ(x − shift[c])² (C doubles each).
-   * Zeroes all four first.
+   * Batch-norm statistics over all rows in one call: per chunk of `chunk` rows f32 sums, then added into float64
+   * s64[c] = Σ(x − shift[c]), q64[c] = Σ(x − shift[c])² (C doubles each, 16-byte aligned; zeroed first).
    */
-  bnStats64(x: number, rows: number, C: number, shift: number, s32: number, q32: number, s64: number, q64: number, chunk: number): void;
+  bnStats64(x: number, rows: number, C: number, shift: number, s64: number, q64: number, chunk: number): void;
   /** The backward statistics the same way: s64[c] = Σ dy, q64[c] = Σ dy·(x − mean[c]). */
-  bnGradStats64(x: number, dy: number, rows: number, C: number, mean: number, s32: number, q32: number, s64: number, q64: number, chunk: number): void;
+  bnGradStats64(x: number, dy: number, rows: number, C: number, mean: number, s64: number, q64: number, chunk: number): void;
   /**
    * 3-level strided copy of `vecBytes` (% 16 = 0) blocks: for n < N, i < I, j < J:
    * dst[n·dN + i·dI + j·dJ] ← src[n·sN + i·sI + j·sJ] (all strides in bytes).
@@ -295,15 +300,47 @@ function bnGradApplyFn(): Fn {
 /**
  * y = x·w, register-tiled: 4 rows × 8 output channels (8 accumulators) per pass over cin, then a 4-channel tail,
  * then the last rows % 4 rows one at a time. Each x value is loaded splatted (v128.load32_splat).
+ *
+ * `stats` (pwForwardStats, extra params shift, s32, q32, s64, q64, chunk): also the batch-norm statistics of y as
+ * bnStats64 sums them, taken from the accumulators before they are stored instead of from a second pass over y.
+ * Each tile adds its rows' y − shift and (y − shift)² to f32 partials (s32, q32: C floats, in L1), rows ascending;
+ * every `chunk` rows (a multiple of 4) and after the last row the partials are promoted and added to the float64
+ * sums s64, q64 and zeroed. So every channel gets bnStats64's additions in bnStats64's order: the same bits.
  */
-function pwForwardFn(): Fn {
-  const f = new Fn('pwForward', [I32, I32, I32, I32, I32, I32]);
-  const [X, Wt, Y, ROWS, CIN, COUT] = [0, 1, 2, 3, 4, 5];
+function pwForwardFn(stats = false): Fn {
+  const f = new Fn(stats ? 'pwForwardStats' : 'pwForward', new Array<number>(stats ? 12 : 6).fill(I32));
+  const [X, Wt, Y, ROWS, CIN, COUT, REF, S32, Q32, S64, Q64, CHUNK] = Array.from({ length: 12 }, (_, i) => i);
   const L = () => f.local(I32);
-  const [r, rows4, cin4, cout4, cout8, cb, xr, yr, xp, wp, cnt, o1, o2, o3, yo] = Array.from({ length: 15 }, L);
+  const [r, rows4, cin4, cout4, cout8, cb, xr, yr, xp, wp, cnt, o1, o2, o3, yo, inChunk, sp] = Array.from({ length: 17 }, L);
   const acc = Array.from({ length: 8 }, () => f.local(V128));
   const sv = Array.from({ length: 4 }, () => f.local(V128));
   const wv = Array.from({ length: 2 }, () => f.local(V128));
+  const [sa, qa, rf, dv, z] = Array.from({ length: 5 }, () => f.local(V128));
+  /** s64 += promote(s32), q64 += promote(q32), both partials zeroed (all channels). */
+  const flush = () => {
+    f.for(cb, () => f.i32(0), () => f.get(cout4), () => {
+      for (const [a32, a64] of [[S32, S64], [Q32, Q64]]) {
+        f.get(a32).get(cb).add().v128load().set(dv);
+        f.get(a64).get(cb).get(cb).add().add().set(sp);
+        f.get(sp).get(sp).v128load().get(dv).f64x2promoteLow().f64x2add().v128store();
+        f.get(sp).get(sp).v128load(16);
+        f.get(dv).get(dv).i8x16shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).f64x2promoteLow();
+        f.f64x2add().v128store(16);
+        f.get(a32).get(cb).add().get(z).v128store();
+      }
+    }, 16);
+  };
+  if (stats) {
+    f.v128zero().set(z);
+    f.for(cb, () => f.i32(0), () => f.get(COUT).i32(4).mul(), () => {
+      for (const a of [S32, Q32]) f.get(a).get(cb).add().get(z).v128store();
+      for (const a of [S64, Q64]) {
+        f.get(a).get(cb).get(cb).add().add().get(z).v128store();
+        f.get(a).get(cb).get(cb).add().add().get(z).v128store(16);
+      }
+    }, 16);
+    f.i32(0).set(inChunk);
+  }
   f.get(CIN).i32(4).mul().set(cin4);
   f.get(COUT).i32(4).mul().set(cout4);
   f.get(cout4).i32(-32).and().set(cout8);
@@ -336,6 +373,30 @@ function pwForwardFn(): Fn {
       for (let v = 0; v < V; v++) f.get(yo).get(acc[rr * V + v]).v128store(16 * v);
       if (rr < R - 1) f.get(yo).get(cout4).add().set(yo);
     }
+    if (stats) {
+      // the tile's rows in order into the f32 partials of its channels
+      for (let v = 0; v < V; v++) {
+        f.get(S32).get(cb).add().v128load(16 * v).set(sa);
+        f.get(Q32).get(cb).add().v128load(16 * v).set(qa);
+        f.get(REF).get(cb).add().v128load(16 * v).set(rf);
+        for (let rr = 0; rr < R; rr++) {
+          f.get(acc[rr * V + v]).get(rf).f32x4sub().set(dv);
+          f.get(sa).get(dv).f32x4add().set(sa);
+          f.get(qa).get(dv).get(dv).f32x4mul().f32x4add().set(qa);
+        }
+        f.get(S32).get(cb).add().get(sa).v128store(16 * v);
+        f.get(Q32).get(cb).add().get(qa).v128store(16 * v);
+      }
+    }
+  };
+  /** After R more rows: flush the partials when a chunk is full. */
+  const countRows = (R: number) => {
+    if (!stats) return;
+    f.get(inChunk).i32(R).add().tee(inChunk).get(CHUNK).ne().eqz();
+    f.if(() => {
+      flush();
+      f.i32(0).set(inChunk);
+    });
   };
   const rowBlock = (R: number) => {
     f.for(cb, () => f.i32(0), () => f.get(cout8), () => tile(R, 2), 32);
@@ -349,12 +410,18 @@ function pwForwardFn(): Fn {
     f.get(X).get(r).get(cin4).mul().add().set(xr);
     f.get(Y).get(r).get(cout4).mul().add().set(yr);
     rowBlock(4);
+    countRows(4);
   }, 4);
   f.for(r, () => f.get(rows4), () => f.get(ROWS), () => {
     f.get(X).get(r).get(cin4).mul().add().set(xr);
     f.get(Y).get(r).get(cout4).mul().add().set(yr);
     rowBlock(1);
+    countRows(1);
   });
+  if (stats) {
+    f.get(inChunk).i32(0).gtS();
+    f.if(flush);
+  }
   return f;
 }
 
@@ -534,21 +601,25 @@ function copyRowsFn(): Fn {
 
 /**
  * Batch-norm statistics (forward: Σ(x − shift), Σ(x − shift)²; backward: Σdy, Σdy·(x − mean)) over all rows in one
- * call: per chunk of rows, f32 vector sums in scratch; after each chunk they are promoted and added to float64
- * sums (the arithmetic of the JS chunk loop this replaces, without a wasm call and a JS loop per 128 rows).
+ * call. Per chunk of rows and per block of up to 4 channel vectors, f32 sums in registers down the chunk's rows; after
+ * each chunk they are promoted and added to float64 sums in memory. Every channel sees the additions of the JS chunk
+ * loop this replaced, in the same order (rows ascending within a chunk, chunks in order), so the bits are the same
+ * with any block size; the registers only save the load and store of a partial per row and vector.
  */
 function bnStats64Fn(kind: 'forward' | 'grad'): Fn {
   const grad = kind === 'grad';
-  const f = new Fn(grad ? 'bnGradStats64' : 'bnStats64', new Array<number>(grad ? 10 : 9).fill(I32));
+  const f = new Fn(grad ? 'bnGradStats64' : 'bnStats64', new Array<number>(grad ? 8 : 7).fill(I32));
   const [X, DY] = [0, 1];
   const base = grad ? 2 : 1;
-  const [ROWS, C, REF, S32, Q32, S64, Q64, CHUNK] = Array.from({ length: 8 }, (_, i) => base + i);
-  const [r, cb, C4, xo, left, n] = Array.from({ length: 6 }, () => f.local(I32));
+  const [ROWS, C, REF, S64, Q64, CHUNK] = Array.from({ length: 6 }, (_, i) => base + i);
+  const [cb, C4, xo, left, n, t, xp, gp] = Array.from({ length: 8 }, () => f.local(I32));
   const [v, g, z] = [f.local(V128), f.local(V128), f.local(V128)];
+  const s = Array.from({ length: 4 }, () => f.local(V128));
+  const q = Array.from({ length: 4 }, () => f.local(V128));
+  const ref = Array.from({ length: 4 }, () => f.local(V128));
   f.get(C).i32(4).mul().set(C4);
   f.v128zero().set(z);
   f.for(cb, () => f.i32(0), () => f.get(C4), () => {
-    for (const a of [S32, Q32]) f.get(a).get(cb).add().get(z).v128store();
     for (const a of [S64, Q64]) {
       f.get(a).get(cb).get(cb).add().add().get(z).v128store();
       f.get(a).get(cb).get(cb).add().add().get(z).v128store(16);
@@ -558,36 +629,46 @@ function bnStats64Fn(kind: 'forward' | 'grad'): Fn {
   f.get(ROWS).set(left);
   f.block(() => f.loop(() => {
     f.get(left).i32(0).gtS().eqz().brIf(1);
-    // n = min(CHUNK, left)
+    // n = min(CHUNK, left) > 0
     f.get(CHUNK).get(left).get(CHUNK).get(left).ltS().select().set(n);
-    f.for(r, () => f.i32(0), () => f.get(n), () => {
-      f.for(cb, () => f.i32(0), () => f.get(C4), () => {
-        if (grad) {
-          f.get(DY).get(xo).add().get(cb).add().v128load().set(g);
-          f.get(S32).get(cb).add().get(S32).get(cb).add().v128load().get(g).f32x4add().v128store();
-          f.get(X).get(xo).add().get(cb).add().v128load().get(REF).get(cb).add().v128load().f32x4sub().set(v);
-          f.get(Q32).get(cb).add().get(Q32).get(cb).add().v128load().get(v).get(g).f32x4mul().f32x4add().v128store();
-        } else {
-          f.get(X).get(xo).add().get(cb).add().v128load().get(REF).get(cb).add().v128load().f32x4sub().set(v);
-          f.get(S32).get(cb).add().get(S32).get(cb).add().v128load().get(v).f32x4add().v128store();
-          f.get(Q32).get(cb).add().get(Q32).get(cb).add().v128load().get(v).get(v).f32x4mul().f32x4add().v128store();
-        }
-      }, 16);
-      f.get(xo).get(C4).add().set(xo);
-    });
-    // flush: f64 += promote(f32 partial); f32 partial = 0
-    f.for(cb, () => f.i32(0), () => f.get(C4), () => {
-      for (const [a32, a64] of [[S32, S64], [Q32, Q64]]) {
-        f.get(a32).get(cb).add().v128load().set(v);
-        f.get(a64).get(cb).get(cb).add().add();
-        f.get(a64).get(cb).get(cb).add().add().v128load().get(v).f64x2promoteLow().f64x2add().v128store();
-        f.get(a64).get(cb).get(cb).add().add();
-        f.get(a64).get(cb).get(cb).add().add().v128load(16);
-        f.get(v).get(v).i8x16shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).f64x2promoteLow();
-        f.f64x2add().v128store(16);
-        f.get(a32).get(cb).add().get(z).v128store();
+    f.vectorBlocks(cb, C4, [4, 2, 1], (V) => {
+      for (let i = 0; i < V; i++) {
+        f.get(z).set(s[i]);
+        f.get(z).set(q[i]);
+        f.get(REF).get(cb).add().v128load(16 * i).set(ref[i]);
       }
-    }, 16);
+      f.get(X).get(xo).add().get(cb).add().set(xp);
+      if (grad) f.get(DY).get(xo).add().get(cb).add().set(gp);
+      f.get(n).set(t);
+      f.countdown(t, () => {
+        for (let i = 0; i < V; i++) {
+          if (grad) {
+            f.get(gp).v128load(16 * i).set(g);
+            f.get(s[i]).get(g).f32x4add().set(s[i]);
+            f.get(xp).v128load(16 * i).get(ref[i]).f32x4sub().set(v);
+            f.get(q[i]).get(v).get(g).f32x4mul().f32x4add().set(q[i]);
+          } else {
+            f.get(xp).v128load(16 * i).get(ref[i]).f32x4sub().set(v);
+            f.get(s[i]).get(v).f32x4add().set(s[i]);
+            f.get(q[i]).get(v).get(v).f32x4mul().f32x4add().set(q[i]);
+          }
+        }
+        f.get(xp).get(C4).add().set(xp);
+        if (grad) f.get(gp).get(C4).add().set(gp);
+      });
+      // flush: f64 += promote(f32 partial), the low two lanes then the high two
+      for (let i = 0; i < V; i++) {
+        for (const [acc, a64] of [[s[i], S64], [q[i], Q64]]) {
+          f.get(a64).get(cb).get(cb).add().add().set(t);
+          f.get(t).get(t).v128load(32 * i).get(acc).f64x2promoteLow().f64x2add().v128store(32 * i);
+          f.get(t).get(t).v128load(32 * i + 16);
+          f.get(acc).get(acc).i8x16shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).f64x2promoteLow();
+          f.f64x2add().v128store(32 * i + 16);
+        }
+      }
+      f.get(cb).i32(16 * V).add().set(cb);
+    });
+    f.get(xo).get(n).get(C4).mul().add().set(xo);
     f.get(left).get(n).sub().set(left);
     f.br(0);
   }));
@@ -634,7 +715,7 @@ function compile(shared: boolean): WebAssembly.Module | null {
     const bytes = assemble([
       depthwiseFn('filter'), depthwiseFn('input'), depthwiseFn('forward'), depthwiseGatherFn('forward'), depthwiseGatherFn('input'),
       poolGradFn('max'), poolGradFn('avg'), affineFn(), bnGradApplyFn(),
-      pwForwardFn(), pwFilterFn(), wsumFn(), wdotFn(), scaleFn(), reluFn(), reluGradFn(), copyRowsFn(), bnStats64Fn('forward'), bnStats64Fn('grad'), copy3Fn(),
+      pwForwardFn(), pwForwardFn(true), pwFilterFn(), wsumFn(), wdotFn(), scaleFn(), reluFn(), reluGradFn(), copyRowsFn(), bnStats64Fn('forward'), bnStats64Fn('grad'), copy3Fn(),
     ], shared);
     mod = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
   } catch (err) {

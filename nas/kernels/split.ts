@@ -20,7 +20,7 @@ export type RawKernels = Omit<SimdKernels, 'threads' | 'runParts'>;
 /** Exports the helper threads can run. */
 export const PARALLEL_KERNELS = [
   'dwFilter', 'dwInput', 'dwForward', 'dwForwardGather', 'dwInputGather', 'maxPoolGrad', 'avgPoolGrad', 'affine', 'bnGradApply', 'pwForward',
-  'pwFilter', 'relu', 'reluGrad', 'scale', 'bnStats64', 'bnGradStats64',
+  'pwFilter', 'relu', 'reluGrad', 'scale', 'bnStats64', 'bnGradStats64', 'pwForwardStats',
 ];
 
 /**
@@ -137,6 +137,7 @@ export function splitKernels(raw: RawKernels, pool: KernelPool | undefined): Sim
     avgPoolGrad: poolByBatch('avgPoolGrad', 2) as SimdKernels['avgPoolGrad'],
     bnStats64: bind('bnStats64'),
     bnGradStats64: bind('bnGradStats64'),
+    pwForwardStats: bind('pwForwardStats'),
     // affine(x, y, rows, C, a, b); bnGradApply(x, dy, dx, rows, C, mean, a, b, k); pwForward(x, w, y, rows, cin, cout)
     affine: byRows('affine', 2, (a) => [a[3], a[3]], 1) as SimdKernels['affine'],
     bnGradApply: byRows('bnGradApply', 3, (a) => [a[4], a[4], a[4]], 1) as SimdKernels['bnGradApply'],
