@@ -297,6 +297,14 @@ function bnGradApplyFn(): Fn {
   return f;
 }
 
+/** The two f64 vectors at byte address (local) `addr` + off += the four f32 lanes of the v128 local v: lanes 0–1, then 2–3. */
+function addPromoted(f: Fn, addr: number, off: number, v: number): void {
+  f.get(addr).get(addr).v128load(off).get(v).f64x2promoteLow().f64x2add().v128store(off);
+  f.get(addr).get(addr).v128load(off + 16);
+  f.get(v).get(v).i8x16shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).f64x2promoteLow();
+  f.f64x2add().v128store(off + 16);
+}
+
 /**
  * y = x·w, register-tiled: 4 rows × 8 output channels (8 accumulators) per pass over cin, then a 4-channel tail,
  * then the last rows % 4 rows one at a time. Each x value is loaded splatted (v128.load32_splat).
@@ -322,10 +330,7 @@ function pwForwardFn(stats = false): Fn {
       for (const [a32, a64] of [[S32, S64], [Q32, Q64]]) {
         f.get(a32).get(cb).add().v128load().set(dv);
         f.get(a64).get(cb).get(cb).add().add().set(sp);
-        f.get(sp).get(sp).v128load().get(dv).f64x2promoteLow().f64x2add().v128store();
-        f.get(sp).get(sp).v128load(16);
-        f.get(dv).get(dv).i8x16shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).f64x2promoteLow();
-        f.f64x2add().v128store(16);
+        addPromoted(f, sp, 0, dv);
         f.get(a32).get(cb).add().get(z).v128store();
       }
     }, 16);
@@ -660,10 +665,7 @@ function bnStats64Fn(kind: 'forward' | 'grad'): Fn {
       for (let i = 0; i < V; i++) {
         for (const [acc, a64] of [[s[i], S64], [q[i], Q64]]) {
           f.get(a64).get(cb).get(cb).add().add().set(t);
-          f.get(t).get(t).v128load(32 * i).get(acc).f64x2promoteLow().f64x2add().v128store(32 * i);
-          f.get(t).get(t).v128load(32 * i + 16);
-          f.get(acc).get(acc).i8x16shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).f64x2promoteLow();
-          f.f64x2add().v128store(32 * i + 16);
+          addPromoted(f, t, 32 * i, acc);
         }
       }
       f.get(cb).i32(16 * V).add().set(cb);
